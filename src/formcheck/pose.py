@@ -1,0 +1,203 @@
+"""Pose: run MediaPipe's PoseLandmarker over frames. The only module that imports mediapipe.
+
+MediaPipe results are converted once, here, into numpy rows of a `PoseTrack`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from formcheck.errors import ModelError
+from formcheck.track import L_HIP, L_SHOULDER, N_LANDMARKS, R_HIP, R_SHOULDER, PoseTrack, empty_arrays
+from formcheck.video import Frame, VideoInfo
+
+MODEL_NAME = "pose_landmarker_full.task"
+# sha256 of the bundle that scripts/build_model.py makes (deterministic); checked at load.
+MODEL_SHA256 = "e6c7a129fe875e33b86457f385aa03941f4cade05e13b6bd513528900c4a1cce"
+_BUNDLE_MEMBERS = {"pose_detector.tflite", "pose_landmarks_detector.tflite"}
+
+
+def default_model_path() -> Path:
+    """The shipped model: inside the installed package, or in the checkout's models/."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "models" / MODEL_NAME, here.parents[1] / "models" / MODEL_NAME):
+        if candidate.is_file():
+            return candidate
+    return here.parents[1] / "models" / MODEL_NAME
+
+
+def check_model(path: Path | None) -> Path:
+    """Validate a model file before MediaPipe sees it (its own errors are cryptic)."""
+    shipped = path is None
+    p = default_model_path() if path is None else Path(path)
+    if not p.is_file():
+        hint = " (reinstall formcheck, or rebuild it: scripts/build_model.py)" if shipped else ""
+        raise ModelError(f"pose model not found: {p}{hint}")
+    if shipped:
+        digest = hashlib.sha256(p.read_bytes()).hexdigest()
+        if digest != MODEL_SHA256:
+            raise ModelError(
+                f"pose model is damaged: {p} (sha256 {digest[:12]}…, expected {MODEL_SHA256[:12]}…); "
+                "restore it with `git checkout models/` or rebuild it with scripts/build_model.py"
+            )
+    try:
+        with zipfile.ZipFile(p) as zf:
+            names = set(zf.namelist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ModelError(f"{p}: not a MediaPipe .task bundle ({exc})") from exc
+    if not _BUNDLE_MEMBERS <= names:
+        raise ModelError(f"{p}: not a pose landmarker bundle (needs {sorted(_BUNDLE_MEMBERS)})")
+    return p
+
+
+@dataclass(frozen=True)
+class PoseSample:
+    """One person in one frame. image in pixels; world in metres."""
+
+    image: np.ndarray  # (33, 3)
+    world: np.ndarray  # (33, 3)
+    visibility: np.ndarray  # (33,)
+
+
+def select_person(candidates: list[PoseSample], previous: PoseSample | None) -> PoseSample | None:
+    """Follow the lifter: the candidate nearest the previous pose, else the largest one.
+
+    Someone walking through the frame is a second candidate; staying with the person we
+    were tracking keeps their landmarks out of the lifter's track.
+    """
+    if not candidates:
+        return None
+    if previous is None:
+        return max(candidates, key=_torso_size)
+    ref = _centre(previous)
+    return min(candidates, key=lambda c: float(np.linalg.norm(_centre(c) - ref)))
+
+
+def _centre(p: PoseSample) -> np.ndarray:
+    return p.image[[L_SHOULDER, R_SHOULDER, L_HIP, R_HIP], :2].mean(axis=0)
+
+
+def _torso_size(p: PoseSample) -> float:
+    xy = p.image[:, :2]
+    return float(np.ptp(xy[:, 0]) * np.ptp(xy[:, 1]))
+
+
+class PoseEstimator:
+    """PoseLandmarker in VIDEO mode, as a context manager (it must be closed explicitly)."""
+
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        num_poses: int = 1,
+        min_detection_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+    ) -> None:
+        self._model_path = check_model(model_path)
+        self._num_poses = num_poses
+        self._det = min_detection_confidence
+        self._trk = min_tracking_confidence
+        self._landmarker: object | None = None
+        self._previous: PoseSample | None = None
+        self._last_ms = -1
+
+    def __enter__(self) -> PoseEstimator:
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        import mediapipe as mp
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        self._mp = mp
+        options = vision.PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(self._model_path)),
+            running_mode=vision.RunningMode.VIDEO,
+            num_poses=self._num_poses,
+            min_pose_detection_confidence=self._det,
+            min_pose_presence_confidence=self._det,
+            min_tracking_confidence=self._trk,
+        )
+        try:
+            self._landmarker = vision.PoseLandmarker.create_from_options(options)
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ModelError(f"{self._model_path}: MediaPipe could not load this model ({exc})") from exc
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._landmarker is not None:
+            self._landmarker.close()  # type: ignore[attr-defined]
+            self._landmarker = None
+
+    def detect(self, rgb: np.ndarray, t_s: float) -> PoseSample | None:
+        """Landmarks of the lifter in one frame, or None when nobody is found."""
+        if self._landmarker is None:
+            raise RuntimeError("PoseEstimator used outside its `with` block")
+        t_ms = max(int(round(t_s * 1000.0)), self._last_ms + 1)  # must strictly increase
+        self._last_ms = t_ms
+        h, w = rgb.shape[:2]
+        image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        result = self._landmarker.detect_for_video(image, t_ms)  # type: ignore[attr-defined]
+        candidates = [
+            _to_sample(lms, world, w, h)
+            for lms, world in zip(result.pose_landmarks, result.pose_world_landmarks, strict=False)
+        ]
+        chosen = select_person(candidates, self._previous)
+        self._previous = chosen if chosen is not None else self._previous
+        return chosen
+
+
+def _to_sample(lms: list, world: list, w: int, h: int) -> PoseSample:
+    img = np.array([(p.x * w, p.y * h, p.z * w) for p in lms], dtype=np.float64)
+    wld = np.array([(p.x, p.y, p.z) for p in world], dtype=np.float64)
+    vis = np.array([p.visibility if p.visibility is not None else 1.0 for p in lms], dtype=np.float64)
+    return PoseSample(img, wld, vis)
+
+
+def track_frames(
+    frames: Iterable[Frame],
+    info: VideoInfo,
+    estimator: PoseEstimator,
+    on_frame: Callable[[Frame, PoseSample | None], None] | None = None,
+) -> PoseTrack:
+    """Run the estimator over a stream of frames; landmarks are scaled to the source size."""
+    ts: list[float] = []
+    rows: list[PoseSample | None] = []
+    width, height = info.width, info.height
+    for frame in frames:
+        h, w = frame.image.shape[:2]
+        sample = estimator.detect(frame.image, frame.t)
+        if sample is not None and (w, h) != (width, height):
+            s = width / w
+            sample = PoseSample(sample.image * s, sample.world, sample.visibility)
+        ts.append(frame.t)
+        rows.append(sample)
+        if on_frame is not None:
+            on_frame(frame, sample)
+    return assemble_track(ts, rows, info)
+
+
+def assemble_track(ts: list[float], rows: list[PoseSample | None], info: VideoInfo) -> PoseTrack:
+    n = len(ts)
+    image, world, vis = empty_arrays(n)
+    for i, s in enumerate(rows):
+        if s is not None:
+            image[i], world[i], vis[i] = s.image, s.world, s.visibility
+    assert image.shape[1] == N_LANDMARKS
+    return PoseTrack(
+        t=np.asarray(ts, dtype=np.float64),
+        image=image,
+        world=world,
+        visibility=vis,
+        width=info.width,
+        height=info.height,
+        source=Path(info.path).name,
+        fps=info.fps,
+        frames_expected=info.frame_count,
+    )
