@@ -1,0 +1,203 @@
+"""Kinematics: joint angles and body measures per frame, from a smoothed pose track.
+
+Angle conventions (degrees):
+- hip_ext: angle at the hip between the shoulder and the knee; 180 = shoulders, hips and
+  knees in one line (lockout). Signed in side views: above 180 means the hips are pushed
+  past the shoulder-knee line (lumbar hyperextension, "rib flare").
+- knee: angle at the knee between hip and ankle (180 = straight leg).
+- shin: shin (ankle->knee) from vertical; positive = knee ahead of the ankle, towards the toes.
+- torso: hip->shoulder line from horizontal; positive = shoulders above the hips.
+- neck: head line (shoulder->ear) relative to the torso line (hip->shoulder); positive =
+  chin towards the chest (flexion), negative = head thrown back (extension).
+- lift: hip height above the planted (lower) ankle, in body-scale units (torso length).
+
+2-D angles are measured in the image on the side nearest the camera and hold only in the
+plane the camera faces (a side view); in front and oblique views, hip_ext and knee come
+from MediaPipe's 3-D world landmarks, averaged over both sides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+from formcheck.track import (
+    L_ANKLE,
+    L_EAR,
+    L_FOOT,
+    L_HEEL,
+    L_HIP,
+    L_KNEE,
+    L_SHOULDER,
+    R_ANKLE,
+    R_EAR,
+    R_FOOT,
+    R_HEEL,
+    R_HIP,
+    R_KNEE,
+    R_SHOULDER,
+    PoseTrack,
+)
+
+# A view within this many degrees of a true side view keeps 2-D sagittal angles within ~3 %.
+SIDE_VIEW_MIN_YAW_DEG = 75.0
+# Below this, the camera looks along the lifter's body axis (from the feet or the head).
+FRONT_VIEW_MAX_YAW_DEG = 30.0
+
+LEFT = (L_SHOULDER, L_HIP, L_KNEE, L_ANKLE, L_HEEL, L_FOOT, L_EAR)
+RIGHT = (R_SHOULDER, R_HIP, R_KNEE, R_ANKLE, R_HEEL, R_FOOT, R_EAR)
+
+
+class View(StrEnum):
+    SIDE_LEFT = "side_left"  # the lifter's left side faces the camera
+    SIDE_RIGHT = "side_right"
+    FRONT = "front"
+    OBLIQUE = "oblique"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_side(self) -> bool:
+        return self in (View.SIDE_LEFT, View.SIDE_RIGHT)
+
+
+@dataclass(frozen=True)
+class Kinematics:
+    """Per-frame measures, each (N,) and NaN where the lifter was not seen."""
+
+    t: np.ndarray
+    view: View
+    yaw_deg: float  # hip/shoulder axis angle to the image plane: 90 = side view, 0 = front
+    hip_ext: np.ndarray
+    knee: np.ndarray
+    shin: np.ndarray
+    torso: np.ndarray
+    neck: np.ndarray
+    lift: np.ndarray
+    incline: np.ndarray  # ankle->shoulder line from horizontal (3-D): lying ~0-40, standing ~70-90
+    knee_width: np.ndarray  # knee gap / ankle gap (front views): < 1 = knees caving in
+    hip_tilt: np.ndarray  # left-right hip line from horizontal, image (front views)
+    heel_rise: np.ndarray  # heel height above the toe, in foot lengths (side views)
+    feet_gap: np.ndarray  # height difference of the two ankles, body-scale units (single-leg)
+    scale_px: float  # body scale: median torso length in pixels
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+
+def angle(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Unsigned angle ABC in degrees for (..., D) points; NaN propagates."""
+    v1, v2 = a - b, c - b
+    n = np.linalg.norm(v1, axis=-1) * np.linalg.norm(v2, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = np.sum(v1 * v2, axis=-1) / n
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def signed_hip_extension(sh: np.ndarray, hip: np.ndarray, knee: np.ndarray) -> np.ndarray:
+    """2-D hip angle in [0, 360): over 180 when the hip sits above the shoulder-knee line.
+
+    Image y points down, so "above" is the side of the shoulder->knee line with smaller y.
+    """
+    a = angle(sh, hip, knee)
+    d = knee - sh
+    rel = hip - sh
+    cross = d[..., 0] * rel[..., 1] - d[..., 1] * rel[..., 0]
+    # Orientation of "up" relative to the line direction: positive cross means the hip is on
+    # the up side when the line runs left-to-right; flip for lines drawn right-to-left.
+    up_side = np.sign(d[..., 0]) * cross < 0
+    return np.where(up_side, 360.0 - a, a)
+
+
+def view_of(track: PoseTrack) -> tuple[View, float]:
+    """Camera view from the 3-D hip and shoulder axes: along the image = front, into it = side."""
+    w = track.world
+    axes = np.concatenate([w[:, R_HIP] - w[:, L_HIP], w[:, R_SHOULDER] - w[:, L_SHOULDER]])
+    ok = ~np.isnan(axes).any(axis=1)
+    if not ok.any():
+        return View.UNKNOWN, float("nan")
+    a = axes[ok]
+    yaw = float(np.median(np.degrees(np.arctan2(np.abs(a[:, 2]), np.abs(a[:, 0])))))
+    if yaw >= SIDE_VIEW_MIN_YAW_DEG:
+        # The near side is closer to the camera: smaller MediaPipe z.
+        dz = np.nanmedian(w[:, [L_HIP, L_SHOULDER], 2] - w[:, [R_HIP, R_SHOULDER], 2])
+        return (View.SIDE_LEFT if dz < 0 else View.SIDE_RIGHT), yaw
+    if yaw <= FRONT_VIEW_MAX_YAW_DEG:
+        return View.FRONT, yaw
+    return View.OBLIQUE, yaw
+
+
+def compute(track: PoseTrack) -> Kinematics:
+    """All measures, from a (smoothed) track."""
+    view, yaw = view_of(track)
+    im, w = track.image[..., :2], track.world
+    near = RIGHT if view == View.SIDE_RIGHT else LEFT
+    s, h, k, a, heel, toe, ear = near
+    if view.is_side:
+        hip_ext = signed_hip_extension(im[:, s], im[:, h], im[:, k])
+        knee = angle(im[:, h], im[:, k], im[:, a])
+    else:
+        hip_ext = np.nanmean(
+            [angle(w[:, L_SHOULDER], w[:, L_HIP], w[:, L_KNEE]), angle(w[:, R_SHOULDER], w[:, R_HIP], w[:, R_KNEE])],
+            axis=0,
+        ) if len(track) else np.empty(0)
+        knee = np.nanmean(
+            [angle(w[:, L_HIP], w[:, L_KNEE], w[:, L_ANKLE]), angle(w[:, R_HIP], w[:, R_KNEE], w[:, R_ANKLE])],
+            axis=0,
+        ) if len(track) else np.empty(0)
+
+    torso_len = np.linalg.norm(im[:, s] - im[:, h], axis=-1)
+    scale = float(np.nanmedian(torso_len)) if np.isfinite(torso_len).any() else float("nan")
+
+    # Which way the lifter's toes point along the image x axis: from hips towards ankles.
+    toes_dir = np.sign(np.nanmedian(im[:, a, 0] - im[:, h, 0])) or 1.0
+    shin_vec = im[:, k] - im[:, a]  # ankle -> knee
+    shin = np.degrees(np.arctan2(toes_dir * shin_vec[:, 0], -shin_vec[:, 1]))
+
+    torso_vec = im[:, s] - im[:, h]
+    torso = np.degrees(np.arctan2(-torso_vec[:, 1], np.abs(torso_vec[:, 0])))
+
+    head_vec = im[:, ear] - im[:, s]
+    cross = torso_vec[:, 0] * head_vec[:, 1] - torso_vec[:, 1] * head_vec[:, 0]
+    dot = np.sum(torso_vec * head_vec, axis=-1)
+    neck = np.degrees(np.arctan2(cross, dot))
+    # With the head to the image left of the shoulders the rotation sense flips; make
+    # flexion (chin towards the chest, i.e. towards the thighs' side) positive either way.
+    neck = neck * toes_dir
+
+    planted = np.fmax(im[:, L_ANKLE, 1], im[:, R_ANKLE, 1])  # lower ankle (y grows down)
+    hip_y = np.nanmean(im[:, [L_HIP, R_HIP], 1], axis=1) if len(track) else np.empty(0)
+    lift = (planted - hip_y) / scale
+
+    mid_sh = (w[:, L_SHOULDER] + w[:, R_SHOULDER]) / 2
+    mid_an = (w[:, L_ANKLE] + w[:, R_ANKLE]) / 2
+    d = mid_an - mid_sh
+    incline = np.degrees(np.arctan2(d[:, 1], np.hypot(d[:, 0], d[:, 2])))
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        knee_width = np.abs(im[:, L_KNEE, 0] - im[:, R_KNEE, 0]) / np.abs(im[:, L_ANKLE, 0] - im[:, R_ANKLE, 0])
+    hv = im[:, R_HIP] - im[:, L_HIP]
+    hip_tilt = np.degrees(np.arctan2(hv[:, 1], np.abs(hv[:, 0])))
+    foot_len = np.linalg.norm(im[:, heel] - im[:, toe], axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        heel_rise = (im[:, toe, 1] - im[:, heel, 1]) / foot_len
+    feet_gap = np.abs(im[:, L_ANKLE, 1] - im[:, R_ANKLE, 1]) / scale
+
+    return Kinematics(
+        t=track.t,
+        view=view,
+        yaw_deg=yaw,
+        hip_ext=hip_ext,
+        knee=knee,
+        shin=shin,
+        torso=torso,
+        neck=neck,
+        lift=lift,
+        incline=incline,
+        knee_width=knee_width,
+        hip_tilt=hip_tilt,
+        heel_rise=heel_rise,
+        feet_gap=feet_gap,
+        scale_px=scale,
+    )

@@ -1,0 +1,130 @@
+"""Signals: gap filling and smoothing of landmark tracks.
+
+Offline (files): a zero-phase Butterworth low-pass (filtfilt), so the top of a rep is
+neither delayed nor blunted; Sports2D uses the same filter at 6 Hz by default. Online
+(live): a One Euro filter, which follows fast moves with little lag and steadies holds.
+Gaps longer than `max_gap_s` stay gaps: we never invent a pose the camera did not see.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy.signal import butter, sosfiltfilt
+
+from formcheck.track import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER, PoseTrack
+
+
+@dataclass(frozen=True)
+class SmoothingConfig:
+    cutoff_hz: float = 6.0  # Butterworth low-pass cutoff
+    order: int = 4
+    max_gap_s: float = 0.3  # gaps up to this long are interpolated; longer ones stay NaN
+    max_jump: float = 0.5  # a torso-centre jump of more than this × torso length in one frame is a cut
+
+
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) index pairs of the True runs in a 1-D bool array."""
+    m = np.concatenate([[False], np.asarray(mask, bool), [False]])
+    d = np.diff(m.astype(np.int8))
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True))
+
+
+def fill_gaps(t: np.ndarray, x: np.ndarray, max_gap_s: float) -> np.ndarray:
+    """Linearly interpolate NaN runs no longer than max_gap_s (first axis is time)."""
+    x = np.array(x, dtype=np.float64, copy=True)
+    flat = x.reshape(len(x), -1)
+    missing = np.isnan(flat).any(axis=1)
+    for a, b in runs(missing):
+        if a == 0 or b == len(x):
+            continue  # never extrapolate at the ends
+        if t[b] - t[a - 1] > max_gap_s + 1e-9:
+            continue
+        w = ((t[a:b] - t[a - 1]) / (t[b] - t[a - 1]))[:, None]
+        flat[a:b] = flat[a - 1] * (1 - w) + flat[b] * w
+    return x
+
+
+def cut_points(track: PoseTrack, max_jump: float) -> np.ndarray:
+    """(N,) bool: True where the lifter's torso jumps implausibly far (an edit cut)."""
+    im = track.image
+    centre = im[:, [L_SHOULDER, R_SHOULDER, L_HIP, R_HIP], :2].mean(axis=1)
+    torso = np.linalg.norm(
+        im[:, [L_SHOULDER, R_SHOULDER], :2].mean(axis=1) - im[:, [L_HIP, R_HIP], :2].mean(axis=1), axis=1
+    )
+    scale = np.nanmedian(torso) if np.isfinite(torso).any() else np.nan
+    jump = np.full(len(im), False)
+    if len(im) > 1 and np.isfinite(scale) and scale > 0:
+        step = np.linalg.norm(np.diff(centre, axis=0), axis=1) / scale
+        jump[1:] = np.nan_to_num(step, nan=0.0) > max_jump
+    return jump
+
+
+def lowpass(t: np.ndarray, x: np.ndarray, cutoff_hz: float, order: int = 4) -> np.ndarray:
+    """Zero-phase low-pass along axis 0 on each NaN-free run; runs too short stay raw."""
+    x = np.array(x, dtype=np.float64, copy=True)
+    if len(t) < 2:
+        return x
+    fs = 1.0 / float(np.median(np.diff(t)))
+    wn = min(cutoff_hz / (fs / 2.0), 0.9)  # keep below Nyquist on low-fps clips
+    sos = butter(order, wn, output="sos")
+    flat = x.reshape(len(x), -1)
+    ok = ~np.isnan(flat).any(axis=1)
+    padlen = 3 * (2 * len(sos) + 1)
+    for a, b in runs(ok):
+        if b - a > padlen:
+            flat[a:b] = sosfiltfilt(sos, flat[a:b], axis=0, padlen=padlen)
+    return x
+
+
+def smooth_track(track: PoseTrack, cfg: SmoothingConfig | None = None) -> PoseTrack:
+    """Offline smoothing: split at cuts, fill short gaps, zero-phase low-pass."""
+    cfg = cfg or SmoothingConfig()
+    image, world, vis = track.image.copy(), track.world.copy(), track.visibility.copy()
+    cuts = np.flatnonzero(cut_points(track, cfg.max_jump))
+    bounds = [0, *cuts.tolist(), len(track)]
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        t = track.t[a:b]
+        for arr in (image, world, vis):
+            arr[a:b] = lowpass(t, fill_gaps(t, arr[a:b], cfg.max_gap_s), cfg.cutoff_hz, cfg.order)
+    return replace(track, image=image, world=world, visibility=np.clip(vis, 0.0, 1.0))
+
+
+class OneEuroFilter:
+    """Online smoothing for live mode (Casiez et al., CHI 2012): `update(t, x) -> x`.
+
+    Cutoff rises with speed: steady at a hold (little jitter), quick on the way up (little lag).
+    """
+
+    def __init__(self, min_cutoff: float = 1.5, beta: float = 0.3, d_cutoff: float = 1.0) -> None:
+        self.min_cutoff, self.beta, self.d_cutoff = min_cutoff, beta, d_cutoff
+        self._t: float | None = None
+        self._x: np.ndarray | None = None
+        self._dx: np.ndarray | None = None
+
+    @staticmethod
+    def _alpha(cutoff: float | np.ndarray, dt: float) -> float | np.ndarray:
+        tau = 1.0 / (2 * math.pi * cutoff)
+        return 1.0 / (1.0 + tau / dt)
+
+    def reset(self) -> None:
+        self._t = self._x = self._dx = None
+
+    def update(self, t: float, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        if self._x is None or self._t is None or np.isnan(x).any() or t <= self._t:
+            if not np.isnan(x).any():
+                self._t, self._x, self._dx = t, x.copy(), np.zeros_like(x)
+            return x
+        dt = t - self._t
+        dx = (x - self._x) / dt
+        a_d = self._alpha(self.d_cutoff, dt)
+        assert self._dx is not None
+        self._dx = a_d * dx + (1 - a_d) * self._dx
+        cutoff = self.min_cutoff + self.beta * np.abs(self._dx)
+        a = self._alpha(cutoff, dt)
+        self._x = a * x + (1 - a) * self._x
+        self._t = t
+        return self._x.copy()
