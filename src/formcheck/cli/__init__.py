@@ -1,0 +1,33 @@
+"""Command line: `formcheck VIDEO`, `formcheck batch`, `formcheck live`, `formcheck rules`.
+
+The only package that knows about the terminal. `main` dispatches on the first word so
+that the everyday command stays `formcheck my_set.mp4` while subcommands keep their names.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Native libraries read these once, when they load: set before anything imports cv2/mediapipe.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+os.environ.setdefault("OPENCV_VIDEOIO_DEBUG", "0")
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import importlib  # noqa: E402
+import sys  # noqa: E402
+
+# subcommand -> module exposing a typer `app`
+SUBCOMMANDS = {"batch": "batch", "live": "live", "rules": "rules"}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in SUBCOMMANDS:
+        module = importlib.import_module(f"formcheck.cli.{SUBCOMMANDS[args[0]]}")
+        module.app(args=args[1:], prog_name=f"formcheck {args[0]}")
+    else:
+        from formcheck.cli.analyze import app
+
+        app(args=args, prog_name="formcheck")

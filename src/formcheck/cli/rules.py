@@ -1,0 +1,57 @@
+"""`formcheck rules`: every coaching rule with its thresholds and source."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from formcheck.cli.common import escape, out, user_errors
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+
+
+def describe(config: Path | None) -> list[dict[str, Any]]:
+    from formcheck.config import load_config
+    from formcheck.rules import all_rules
+    from formcheck.rules.base import SOURCES
+
+    cfg = load_config(config)
+    rows = []
+    for rule in all_rules(cfg.rules):
+        doc = (type(rule).__doc__ or "").strip()
+        rows.append({
+            "name": rule.name,
+            "title": rule.title,
+            "unit": rule.unit,
+            "weight": rule.weight,
+            "thresholds": dataclasses.asdict(rule.params),
+            "source": rule.source,
+            "sources": {k: v for k, v in SOURCES.items() if k in rule.source},
+            "why": doc,
+        })
+    return rows
+
+
+@app.command(help="List every coaching rule with its thresholds (after --config overrides) and source.")
+def rules(
+    config: Annotated[Path | None, typer.Option("--config", help="TOML file with overrides.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    debug: Annotated[bool, typer.Option("--debug")] = False,
+) -> None:
+    with user_errors(debug):
+        rows = describe(config)
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    table = Table(show_lines=True)
+    for col in ("rule", "thresholds", "source", "why"):
+        table.add_column(col)
+    for r in rows:
+        th = "\n".join(f"{k} = {v}" for k, v in r["thresholds"].items())
+        table.add_row(f"[bold]{escape(r['title'])}[/]\n{r['name']}", escape(th), escape(r["source"]), escape(r["why"]))
+    out.print(table)

@@ -1,0 +1,137 @@
+"""The pipeline, one way: frames -> pose track -> smoothed -> kinematics -> reps -> checks.
+
+This is the library entry point (`analyze_path`); the CLI, batch and live modes call it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from formcheck.config import Config
+from formcheck.errors import NotAVideo
+from formcheck.exercise import Exercise, classify
+from formcheck.kinematics import Kinematics, compute
+from formcheck.reps import Rep, segment
+from formcheck.rules import RepContext, all_rules
+from formcheck.rules.base import CheckResult
+from formcheck.scoring import Focus, focus, rep_score
+from formcheck.signal import smooth_track
+from formcheck.track import PoseTrack, is_track_file
+
+Progress = Callable[[int, int], None]  # (frames done, frames expected or 0)
+
+# Losing more than this share of the frames the container announced is worth saying.
+LOST_FRAMES_WARN = 0.02
+# A person missing from more than this share of frames is worth saying.
+MISSING_PERSON_WARN = 0.2
+
+
+@dataclass(frozen=True)
+class Analysis:
+    track: PoseTrack  # raw, as the model saw it
+    smoothed: PoseTrack
+    k: Kinematics
+    reps: tuple[Rep, ...]
+    exercise: Exercise
+    checks: tuple[tuple[CheckResult, ...], ...]  # per rep, same order as reps
+    scores: tuple[float | None, ...]
+    focus: Focus | None
+    warnings: tuple[str, ...]
+
+    @property
+    def full_reps(self) -> tuple[Rep, ...]:
+        return tuple(r for r in self.reps if r.full)
+
+    @property
+    def person_found(self) -> bool:
+        return bool(self.track.detected.any())
+
+
+def track_video(
+    path: str | os.PathLike[str],
+    cfg: Config,
+    model: Path | None = None,
+    progress: Progress | None = None,
+) -> PoseTrack:
+    """Decode (in a background thread) and run the pose model over every frame."""
+    from formcheck.pose import PoseEstimator, track_frames
+    from formcheck.video import iter_frames, probe
+
+    info = probe(path)
+    v = cfg.video
+    with PoseEstimator(model, v.num_poses, v.min_detection_confidence, v.min_tracking_confidence) as est:
+        done = 0
+
+        def tick(_frame: object, _sample: object) -> None:
+            nonlocal done
+            done += 1
+            if progress is not None and done % 10 == 0:
+                progress(done, info.frame_count)
+
+        track = track_frames(iter_frames(path, v.max_side, prefetch=4), info, est, tick)
+    if len(track) == 0:
+        raise NotAVideo(f"{path}: no video frame could be decoded (damaged or truncated file)")
+    return track
+
+
+def analyze_track(track: PoseTrack, cfg: Config | None = None) -> Analysis:
+    cfg = cfg or Config()
+    smoothed = smooth_track(track, cfg.smoothing)
+    k = compute(smoothed)
+    reps = segment(k, cfg.reps) if track.detected.any() else []
+    exercise = classify(k, reps)
+    if exercise == Exercise.NONE:
+        reps = []
+    rules = all_rules(cfg.rules)
+    weights = {r.name: r.weight for r in rules}
+    checks = tuple(
+        tuple(rule.check(RepContext(rep, k, exercise, tuple(reps))) for rule in rules) for rep in reps
+    )
+    scores = tuple(rep_score(c, weights) for c in checks)
+    full_checks = [c for c, r in zip(checks, reps, strict=True) if r.full]
+    return Analysis(
+        track=track,
+        smoothed=smoothed,
+        k=k,
+        reps=tuple(reps),
+        exercise=exercise,
+        checks=checks,
+        scores=scores,
+        focus=focus(full_checks, weights),
+        warnings=tuple(_warnings(track, k, exercise)),
+    )
+
+
+def _warnings(track: PoseTrack, k: Kinematics, exercise: Exercise) -> list[str]:
+    out = []
+    n = len(track)
+    if track.frames_expected > n and (track.frames_expected - n) > max(2, LOST_FRAMES_WARN * track.frames_expected):
+        lost = track.frames_expected - n
+        out.append(
+            f"only {n} of {track.frames_expected} frames could be decoded ({100 * lost / track.frames_expected:.0f} % lost:"
+            " the file looks truncated or damaged); scored what was readable"
+        )
+    found = track.detected
+    if n and not found.any():
+        out.append("no person was found in any frame")
+    elif n and (1 - found.mean()) > MISSING_PERSON_WARN:
+        out.append(f"no person in {100 * (1 - found.mean()):.0f} % of frames (out of view, cut away or too small)")
+    if found.any() and exercise == Exercise.NONE:
+        out.append("no hip thrust or glute bridge found: the hips never rise from a lying or bench-supported position")
+    return out
+
+
+def analyze_path(
+    path: str | os.PathLike[str],
+    cfg: Config | None = None,
+    model: Path | None = None,
+    progress: Progress | None = None,
+) -> Analysis:
+    """Score a video, or re-score a saved pose track (.npz) without the video."""
+    cfg = cfg or Config()
+    if is_track_file(path):
+        return analyze_track(PoseTrack.load(path), cfg)
+    return analyze_track(track_video(path, cfg, model, progress), cfg)

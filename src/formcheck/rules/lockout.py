@@ -1,0 +1,58 @@
+"""Full lockout: shoulders, hips and knees in one straight line at the top."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from formcheck.rules.base import CheckResult, RepContext, Verdict, describe_params
+from formcheck.track import L_HIP, R_HIP
+
+
+class FullLockout:
+    """Hip extension at the top of the rep should reach a straight shoulder-hip-knee line.
+
+    S3 and S4 ask for "a straight line from shoulders to knees" at the top; S1 asks for the
+    back "parallel to the floor"; S0 says not to worry, the hips "will be slightly lower
+    than the shoulders and knees". The middle we take: a few degrees short of 180 still
+    passes (S0's "slightly lower"), a clear sag warns, a top that stops well short fails.
+    """
+
+    name: ClassVar[str] = "full_lockout"
+    title: ClassVar[str] = "Full lockout"
+    source: ClassVar[str] = "S3, S4 (S0, S1 more lenient)"
+    unit: ClassVar[str] = "deg"
+    weight: ClassVar[float] = 2.0
+
+    @dataclass(frozen=True)
+    class Params:
+        pass_min_deg: float = 165.0  # hip extension at the top, 180 = straight line
+        fail_below_deg: float = 150.0
+
+    def __init__(self, params: Params | None = None) -> None:
+        self.params = params or self.Params()
+
+    def check(self, ctx: RepContext) -> CheckResult:
+        p = self.params
+        value = ctx.at("hip_ext", ctx.rep.top)
+        if value >= p.pass_min_deg:
+            verdict, cue = Verdict.PASS, ""
+        elif value >= p.fail_below_deg:
+            verdict, cue = Verdict.WARN, "Finish the rep: squeeze your glutes until shoulders, hips and knees line up."
+        else:
+            verdict, cue = Verdict.FAIL, "Drive your hips all the way up: shoulders, hips and knees in one straight line."
+        return CheckResult(
+            rule=self.name,
+            title=self.title,
+            verdict=verdict,
+            value=value,
+            unit=self.unit,
+            threshold=describe_params(p),
+            cue=cue,
+            source=self.source,
+            detail=f"hip extension at the top {value:.0f}° (180° = straight line)",
+            landmarks=(L_HIP, R_HIP),
+        )
+
+
+RULE = FullLockout
