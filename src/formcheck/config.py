@@ -25,7 +25,10 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class VideoConfig:
     max_side: int = 1280  # larger frames are downscaled before the model (it sees 256 px anyway)
-    num_poses: int = 2  # people the model may report; formcheck follows the lifter among them
+    # People the model may report (formcheck then follows the lifter among them). 1 is the
+    # default: VIDEO-mode tracking stays on the person it locked onto, and with 2 the model
+    # also returns ghost duplicates of the lifter that the follower can switch to.
+    num_poses: int = 1
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
 

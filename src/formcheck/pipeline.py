@@ -87,9 +87,7 @@ def analyze_track(track: PoseTrack, cfg: Config | None = None) -> Analysis:
         reps = []
     rules = all_rules(cfg.rules)
     weights = {r.name: r.weight for r in rules}
-    checks = tuple(
-        tuple(rule.check(RepContext(rep, k, exercise, tuple(reps))) for rule in rules) for rep in reps
-    )
+    checks = tuple(tuple(rule.check(RepContext(rep, k, exercise, tuple(reps))) for rule in rules) for rep in reps)
     scores = tuple(rep_score(c, weights) for c in checks)
     full_checks = [c for c, r in zip(checks, reps, strict=True) if r.full]
     return Analysis(
@@ -109,10 +107,11 @@ def _warnings(track: PoseTrack, k: Kinematics, exercise: Exercise) -> list[str]:
     out = []
     n = len(track)
     if track.frames_expected > n and (track.frames_expected - n) > max(2, LOST_FRAMES_WARN * track.frames_expected):
-        lost = track.frames_expected - n
+        expected = track.frames_expected
+        pct = 100 * (expected - n) / expected
         out.append(
-            f"only {n} of {track.frames_expected} frames could be decoded ({100 * lost / track.frames_expected:.0f} % lost:"
-            " the file looks truncated or damaged); scored what was readable"
+            f"only {n} of {expected} frames could be decoded ({pct:.0f} % lost: the file looks truncated"
+            " or damaged); scored what was readable"
         )
     found = track.detected
     if n and not found.any():

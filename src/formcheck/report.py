@@ -106,7 +106,20 @@ def write_json(report: dict[str, Any], path: str | os.PathLike[str]) -> None:
     write_text(path, to_json(report))
 
 
-CSV_FIELDS = ["source", "exercise", "view", "index", "partial", "start_s", "top_s", "end_s", "hold_s", "rom", "lift", "score"]
+CSV_FIELDS = [
+    "source",
+    "exercise",
+    "view",
+    "index",
+    "partial",
+    "start_s",
+    "top_s",
+    "end_s",
+    "hold_s",
+    "rom",
+    "lift",
+    "score",
+]
 
 
 def to_csv(report: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ what keeps squats, deadlifts and dead bugs at zero reps.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,7 +70,7 @@ class _Cycle:
 
 def _troughs(seg: np.ndarray, peaks: list[int]) -> list[int]:
     bounds = [0, *peaks, len(seg) - 1]
-    return [lo + int(np.argmin(seg[lo : hi + 1])) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+    return [lo + int(np.argmin(seg[lo : hi + 1])) for lo, hi in itertools.pairwise(bounds)]
 
 
 def _merge_shallow(seg: np.ndarray, lift: np.ndarray, peaks: list[int], cfg: RepsConfig) -> list[int]:

@@ -8,6 +8,7 @@ Gaps longer than `max_gap_s` stay gaps: we never invent a pose the camera did no
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, replace
 
@@ -85,7 +86,7 @@ def smooth_track(track: PoseTrack, cfg: SmoothingConfig | None = None) -> PoseTr
     image, world, vis = track.image.copy(), track.world.copy(), track.visibility.copy()
     cuts = np.flatnonzero(cut_points(track, cfg.max_jump))
     bounds = [0, *cuts.tolist(), len(track)]
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+    for a, b in itertools.pairwise(bounds):
         t = track.t[a:b]
         for arr in (image, world, vis):
             arr[a:b] = lowpass(t, fill_gaps(t, arr[a:b], cfg.max_gap_s), cfg.cutoff_hz, cfg.order)

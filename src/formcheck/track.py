@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,7 +135,7 @@ class PoseTrack:
                     frames_expected=int(header.get("frames_expected", 0)),
                     meta=dict(header.get("meta", {})),
                 )
-        except (OSError, ValueError, KeyError, EOFError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             raise NotAVideo(f"{path}: not a readable formcheck pose track ({exc})") from exc
 
 

@@ -77,8 +77,9 @@ def analyze(
             raise typer.Exit(int(ExitCode.NOTHING_TO_SCORE))
 
 
-def _visuals(video: Path, analysis: Any, report: dict[str, Any], annotate: Path | None,
-             keyframes: Path | None, html: Path | None) -> None:
+def _visuals(
+    video: Path, analysis: Any, report: dict[str, Any], annotate: Path | None, keyframes: Path | None, html: Path | None
+) -> None:
     from formcheck.errors import FormcheckError
     from formcheck.track import is_track_file
 
@@ -113,8 +114,12 @@ class _progress:
             from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
             self._bar = Progress(
-                TextColumn("tracking"), BarColumn(), TextColumn("{task.completed}/{task.total} frames"),
-                TimeRemainingColumn(), console=err, transient=True,
+                TextColumn("tracking"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total} frames"),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
             )
             self._bar.__enter__()
             self._task = self._bar.add_task("pose", total=None)
@@ -140,20 +145,37 @@ def _fmt(x: float | None, spec: str = ".1f", suffix: str = "") -> str:
 
 def print_report(report: dict[str, Any], to_stderr: bool = False) -> None:
     console = err if to_stderr else out
-    title = f"{escape(report['source'])} · {report['exercise'].replace('_', ' ')} · {report['view'].replace('_', ' ')} view"
+    title = (
+        f"{escape(report['source'])} · {report['exercise'].replace('_', ' ')} · {report['view'].replace('_', ' ')} view"
+    )
     table = Table(title=title, title_justify="left", show_lines=False)
-    for col, just in (("rep", "right"), ("start", "right"), ("top", "right"), ("end", "right"),
-                      ("hold", "right"), ("ROM", "right"), ("score", "right"), ("to fix", "left")):
+    for col, just in (
+        ("rep", "right"),
+        ("start", "right"),
+        ("top", "right"),
+        ("end", "right"),
+        ("hold", "right"),
+        ("ROM", "right"),
+        ("score", "right"),
+        ("to fix", "left"),
+    ):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for r in report["reps"]:
         faults = [c for c in r["checks"] if c["verdict"] in ("warn", "fail")]
-        fix = ", ".join(f"[{VERDICT_STYLE[c['verdict']]}]{escape(c['title'])}[/]" for c in faults) or "[green]all good[/]"
+        fix = (
+            ", ".join(f"[{VERDICT_STYLE[c['verdict']]}]{escape(c['title'])}[/]" for c in faults) or "[green]all good[/]"
+        )
         if r["partial"]:
             fix = f"[dim]partial: {escape(r['partial_reason'])}[/]"
         table.add_row(
             f"{r['index']}" + ("*" if r["partial"] else ""),
-            _fmt(r["start_s"], ".1f", "s"), _fmt(r["top_s"], ".1f", "s"), _fmt(r["end_s"], ".1f", "s"),
-            _fmt(r["hold_s"], ".1f", "s"), _fmt(r["rom"], ".0f", "°"), _fmt(r["score"], ".0f"), fix,
+            _fmt(r["start_s"], ".1f", "s"),
+            _fmt(r["top_s"], ".1f", "s"),
+            _fmt(r["end_s"], ".1f", "s"),
+            _fmt(r["hold_s"], ".1f", "s"),
+            _fmt(r["rom"], ".0f", "°"),
+            _fmt(r["score"], ".0f"),
+            fix,
             style="dim" if r["partial"] else None,
         )
     s = report["summary"]
@@ -171,6 +193,8 @@ def print_report(report: dict[str, Any], to_stderr: bool = False) -> None:
     console.print(line)
     if s["focus_cue"]:
         fault = s["most_frequent_fault"]
-        console.print(f"[bold]Next set, focus on:[/] {escape(fault['title'])} ({fault['reps']} reps) — {escape(s['focus_cue'])}")
+        console.print(
+            f"[bold]Next set, focus on:[/] {escape(fault['title'])} ({fault['reps']} reps) — {escape(s['focus_cue'])}"
+        )
     elif s["reps"]:
         console.print("[green]Clean set: every visible checkpoint passed.[/]")

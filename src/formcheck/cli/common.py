@@ -54,7 +54,7 @@ def quiet_native_stderr(enabled: bool = True) -> Iterator[None]:
 
 
 def fail(message: str, code: ExitCode) -> typer.Exit:
-    err.print(f"[bold red]formcheck:[/] {escape(message)}")
+    err.print(f"[bold red]formcheck:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(int(code))
 
 

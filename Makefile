@@ -1,0 +1,46 @@
+# Two commands for a newcomer: `make demo` and `make test` (see README.md).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO ?= samples/glute_bridge_BE-PROJECTS2018_GroupNo23.npz
+
+.PHONY: demo test lint install install-dev browser clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Re-run the install whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## make demo: create .venv, install formcheck, score a shipped set (a pose track from a dev video)
+demo: install
+	$(BIN)/formcheck $(DEMO)
+
+# The HTML report test renders the page in Debian's Chromium (no downloaded browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser test"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium not found: the browser test will be skipped"; fi; }
+
+## make test: install dev extras (and chromium), lint, run the whole suite
+test: install-dev browser
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/python -m pytest -q
+
+lint: install-dev
+	$(BIN)/ruff check src tests bench scripts
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

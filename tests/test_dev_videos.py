@@ -1,0 +1,69 @@
+"""The real thing: rep counts and exercise on the hand-labelled dev videos (../shared/samples).
+
+Runs the pose model on each clip once per session (see conftest.dev_track).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import dev_labels
+from formcheck.pipeline import analyze_track
+
+LABELS = dev_labels()
+COUNTED = [d for d in LABELS if d.get("count_eval") and "rep counting" in str(d.get("usable_for"))]
+NEGATIVES = [d for d in LABELS if d["file"].startswith("not_a_thrust_")]
+CLASSED = [d for d in LABELS if d.get("count_eval")]
+
+
+def _ids(rows):
+    return [d["file"].rsplit(".", 1)[0] for d in rows]
+
+
+pytestmark = pytest.mark.video
+
+
+@pytest.mark.parametrize("label", COUNTED or [None], ids=_ids(COUNTED) or ["no-samples"])
+def test_rep_count_within_acceptable_range(label, dev_track):
+    if label is None:
+        pytest.skip("dev videos not found (../shared/samples)")
+    a = analyze_track(dev_track(label["file"]))
+    lo, hi = label["acceptable_reps"]
+    assert lo <= len(a.full_reps) <= hi, [(r.top_s, r.partial, r.reason) for r in a.reps]
+
+
+@pytest.mark.parametrize("label", NEGATIVES or [None], ids=_ids(NEGATIVES) or ["no-samples"])
+def test_other_exercises_give_none_and_no_reps(label, dev_track):
+    if label is None:
+        pytest.skip("dev videos not found (../shared/samples)")
+    a = analyze_track(dev_track(label["file"]))
+    assert a.exercise.value == "none"
+    assert a.reps == ()
+
+
+@pytest.mark.parametrize("label", CLASSED or [None], ids=_ids(CLASSED) or ["no-samples"])
+def test_exercise_class(label, dev_track):
+    if label is None:
+        pytest.skip("dev videos not found (../shared/samples)")
+    a = analyze_track(dev_track(label["file"]))
+    assert a.exercise.value == label["class"]
+
+
+@pytest.mark.parametrize("label", COUNTED or [None], ids=_ids(COUNTED) or ["no-samples"])
+def test_rep_tops_match_labelled_tops(label, dev_track):
+    """Each labelled top lies inside one of our full or partial reps (start..end)."""
+    if label is None:
+        pytest.skip("dev videos not found (../shared/samples)")
+    a = analyze_track(dev_track(label["file"]))
+    for frame in label.get("rep_top_frames", []):
+        assert any(r.start <= frame <= r.end for r in a.reps), frame
+
+
+def test_side_views_are_side_views(dev_track):
+    """Clips filmed from the side must come out as side views, with the correct near side."""
+    sides = {
+        "glute_bridge_BE-PROJECTS2018_GroupNo23.mp4": "side_left",
+        "hip_thrust_palFitness_WORKOUT-HOME.mp4": "side_right",
+    }
+    for name, view in sides.items():
+        assert analyze_track(dev_track(name)).k.view.value == view

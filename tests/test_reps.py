@@ -1,0 +1,121 @@
+"""Rep segmentation on hand-built signals: counts, timing, partials, and what is not a rep."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from builders import kinematics, sine_reps
+from formcheck.exercise import Exercise, classify
+from formcheck.reps import RepsConfig, segment
+
+
+def full(reps):
+    return [r for r in reps if r.full]
+
+
+@pytest.mark.parametrize("n", [1, 3, 8])
+def test_counts_sine_reps(n):
+    t, s = sine_reps(n)
+    reps = segment(kinematics(t, s))
+    assert len(full(reps)) == n
+    assert not [r for r in reps if r.partial]
+
+
+def test_rep_timing_start_top_end():
+    t, s = sine_reps(2, period_s=2.0, lead_s=0.5)
+    reps = full(segment(kinematics(t, s)))
+    # Tops of 1 - cos: at lead + period/2, then one period later.
+    assert reps[0].top_s == pytest.approx(1.5, abs=0.05)
+    assert reps[1].top_s == pytest.approx(3.5, abs=0.05)
+    for r in reps:
+        assert r.start_s < r.top_s < r.end_s
+        assert r.rom_deg == pytest.approx(68.0, abs=1.0)
+    assert reps[0].end_s <= reps[1].start_s
+
+
+def test_hold_duration_measured():
+    fps = 30.0
+    rise = np.linspace(110, 178, 30)
+    hold = np.full(int(2.0 * fps), 178.0)
+    s = np.concatenate([np.full(15, 110.0), rise, hold, rise[::-1], np.full(15, 110.0)])
+    t = np.arange(len(s)) / fps
+    (rep,) = segment(kinematics(t, s))
+    assert rep.hold_s == pytest.approx(2.0, abs=0.25)
+
+
+def test_noise_at_the_top_is_not_extra_reps():
+    rng = np.random.default_rng(0)
+    t, s = sine_reps(4)
+    s = s + rng.normal(0, 1.5, len(s))
+    assert len(full(segment(kinematics(t, s)))) == 4
+
+
+def test_clip_starting_at_top_and_ending_on_the_way_up_gives_partials():
+    t, s = sine_reps(3, lead_s=0.0, phase=np.pi)  # starts at the top
+    s = s[: len(s) - 10]  # ends on the way up, three quarters of the way
+    reps = segment(kinematics(t[: len(s)], s))
+    assert reps[0].partial and "starts" in reps[0].reason
+    assert reps[-1].partial and "ends" in reps[-1].reason
+    assert len(full(reps)) == 2
+
+
+def test_short_rep_is_partial():
+    t, s = sine_reps(4)
+    # Third rep only goes a third of the way up.
+    third = (t > 4.5) & (t < 6.5)
+    s = np.where(third, 110 + (s - 110) * 0.35, s)
+    reps = segment(kinematics(t, s))
+    assert len(full(reps)) == 3
+    (short,) = [r for r in reps if r.partial]
+    assert "range" in short.reason and 4.5 < short.top_s < 6.5
+
+
+def test_no_hip_lift_is_not_a_rep():
+    """A dead bug: the hip angle opens as a leg slides out, but the hips stay on the floor."""
+    t, s = sine_reps(5)
+    reps = segment(kinematics(t, s, lift=np.zeros_like(s)))
+    assert reps == []
+    assert classify(kinematics(t, s), reps) == Exercise.NONE
+
+
+def test_standing_is_not_a_rep():
+    """A squat or deadlift: hip extension cycles while standing (steep ankle-shoulder line)."""
+    t, s = sine_reps(5)
+    assert segment(kinematics(t, s, incline=np.full_like(s, 80.0))) == []
+
+
+def test_straight_legs_at_top_are_not_a_rep():
+    t, s = sine_reps(3)
+    assert segment(kinematics(t, s, knee=np.full_like(s, 175.0))) == []
+
+
+def test_long_gap_splits_and_short_gap_does_not_invent_reps():
+    t, s = sine_reps(4)
+    s = s.copy()
+    s[(t > 2.4) & (t < 2.6)] = np.nan  # mid-descent of rep 1: the reps around it still count
+    reps = segment(kinematics(t, s))
+    assert len(full(reps)) >= 3
+    assert all(np.isfinite([r.rom_deg for r in reps]))
+
+
+def test_threshold_from_config():
+    t, s = sine_reps(3, bottom=150, top=170)  # 20° of range
+    assert len(full(segment(kinematics(t, s, lift=(s - 150) / 50)))) == 3
+    assert segment(kinematics(t, s, lift=(s - 150) / 50), RepsConfig(min_rom_deg=25.0)) == []
+
+
+@pytest.mark.parametrize(
+    ("incline", "feet_gap", "expected"),
+    [
+        (30.0, 0.1, Exercise.HIP_THRUST),
+        (2.0, 0.1, Exercise.GLUTE_BRIDGE),
+        (2.0, 1.5, Exercise.SINGLE_LEG_GLUTE_BRIDGE),
+        (30.0, 1.5, Exercise.SINGLE_LEG_HIP_THRUST),
+    ],
+    ids=["bench", "floor", "floor-one-leg", "bench-one-leg"],
+)
+def test_exercise_from_posture(incline, feet_gap, expected):
+    t, s = sine_reps(2)
+    k = kinematics(t, s, incline=np.full_like(s, incline), feet_gap=np.full_like(s, feet_gap))
+    assert classify(k, segment(k)) == expected

@@ -1,0 +1,51 @@
+"""Smoothing must not lag or blunt the top of a rep, and must not invent poses in long gaps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from formcheck.signal import OneEuroFilter, fill_gaps, lowpass, runs
+
+
+def test_runs():
+    assert runs(np.array([0, 1, 1, 0, 1], bool)) == [(1, 3), (4, 5)]
+    assert runs(np.zeros(3, bool)) == []
+
+
+def test_short_gap_filled_long_gap_kept_ends_not_extrapolated():
+    t = np.arange(20) / 10.0
+    x = np.arange(20, dtype=float)
+    x[[0, 5, 6]] = np.nan  # 0.2 s gap inside, one at the start
+    x[10:16] = np.nan  # 0.6 s gap
+    y = fill_gaps(t, x, max_gap_s=0.3)
+    assert np.isnan(y[0])
+    assert y[5] == pytest.approx(5.0) and y[6] == pytest.approx(6.0)
+    assert np.isnan(y[10:16]).all()
+
+
+@pytest.mark.parametrize("fps", [24.0, 30.0, 60.0])
+def test_zero_phase_lowpass_keeps_the_top(fps):
+    rng = np.random.default_rng(1)
+    t = np.arange(0, 8, 1 / fps)
+    clean = 140 + 40 * np.sin(2 * np.pi * 0.5 * t)
+    y = lowpass(t, clean + rng.normal(0, 2, len(t)), cutoff_hz=6.0)
+    tops_clean = t[(t > 0.5) & (t < 1.5)][np.argmax(clean[(t > 0.5) & (t < 1.5)])]
+    tops_y = t[(t > 0.5) & (t < 1.5)][np.argmax(y[(t > 0.5) & (t < 1.5)])]
+    assert abs(tops_y - tops_clean) <= 2.5 / fps  # no lag
+    assert np.max(y) == pytest.approx(180, abs=2.5)  # not blunted
+    assert np.std(y - clean) < 1.5  # and the noise is reduced
+
+
+def test_lowpass_on_low_fps_clip_stays_below_nyquist():
+    t = np.arange(0, 5, 1 / 10.0)
+    x = np.sin(t)
+    assert np.allclose(lowpass(t, x, cutoff_hz=6.0), x, atol=0.05)
+
+
+def test_one_euro_follows_a_step_and_damps_jitter():
+    f = OneEuroFilter()
+    out = [f.update(i / 30, np.array([0.0 + (0.3 if i % 2 else -0.3)])) for i in range(60)]
+    assert np.std(np.concatenate(out[30:])) < 0.2
+    outs = [f.update(2 + i / 30, np.array([50.0])) for i in range(15)]
+    assert outs[-1][0] == pytest.approx(50.0, abs=2.0)
