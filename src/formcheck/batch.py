@@ -1,0 +1,450 @@
+"""Batch scoring: many recorded sets into one output folder, resumable, nothing lost.
+
+Layout of the output folder DIR:
+    DIR/<name>.json (+ .csv / .html / .mp4)   the same report as `formcheck VIDEO`
+    DIR/summary.csv, DIR/index.html           one row per input with its status
+    DIR/.formcheck-batch/<name>.json          the record that makes a result complete
+
+A result counts as complete only once its record is written (last, atomically) and names the
+sha256 of the input and the settings key; a rerun skips exactly those, so a kill at any moment
+costs at most the files in flight. The per-file function is the same for every engine
+(`formcheck.batch_engines`: local processes or Ray tasks), so their reports are identical.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import glob
+import hashlib
+import html
+import io
+import json
+import os
+import re
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from formcheck import __version__
+from formcheck.atomic import write_text
+from formcheck.config import Config
+from formcheck.errors import ExitCode, FormcheckError, InputNotFound, OutputError
+
+VIDEO_EXTS = frozenset({".mp4", ".mov", ".avi", ".webm", ".mkv", ".gif", ".m4v"})
+TRACK_EXTS = frozenset({".npz"})
+STATE_DIR = ".formcheck-batch"
+RESERVED = frozenset({"summary", "index"})  # top-level names taken by the batch's own files
+DONE = frozenset({"ok", "nothing_to_score"})
+# atomic_path's temp names: ".<stem>.<8 random chars><suffix>"
+_TEMP = re.compile(r"^\..+\.[a-z0-9_]{8}\.[A-Za-z0-9]+$")
+
+OnResult = Callable[["Record"], None]
+
+
+@dataclass(frozen=True)
+class Job:
+    path: Path  # the input file
+    name: str  # output stem relative to the output folder, posix ("week1/clip")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that shapes a result; `key` hashes it (with the formcheck version) for resume."""
+
+    out: Path
+    config: Config = field(default_factory=Config)
+    model: Path | None = None
+    csv: bool = False
+    html: bool = False
+    annotate: bool = False
+    key: str = ""
+
+    @classmethod
+    def create(cls, out: str | os.PathLike[str], config: Config | None = None, model: Path | None = None,
+               csv: bool = False, html: bool = False, annotate: bool = False) -> Settings:
+        from formcheck.pose import MODEL_SHA256
+
+        config = config or Config()
+        model_id = f"shipped:{MODEL_SHA256}" if model is None else _model_id(Path(model))
+        payload = {"config": dataclasses.asdict(config), "model": model_id, "csv": csv, "html": html,
+                   "annotate": annotate, "formcheck": __version__}
+        key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+        return cls(Path(out), config, model, csv, html, annotate, key)
+
+
+def _model_id(model: Path) -> str:
+    try:
+        return sha256_file(model)
+    except FormcheckError:
+        return str(model)  # missing: the model check fails the batch before any job runs
+
+
+@dataclass(frozen=True)
+class Record:
+    """One input's outcome: what summary.csv shows, and (when complete) the resume record."""
+
+    name: str
+    source: str
+    status: str  # ok | nothing_to_score | error | not_done
+    code: int  # ExitCode of this file alone
+    message: str = ""
+    sha256: str = ""
+    settings: str = ""
+    outputs: tuple[str, ...] = ()  # relative to the output folder; the JSON report first
+    exercise: str = ""
+    reps: int | None = None
+    mean_score: float | None = None
+    frames: int = 0
+    seconds: float = 0.0  # wall time of this file (kept out of the JSON report on purpose)
+    reused: bool = False  # complete from an earlier run, skipped this time
+    detail: str = ""  # traceback of an internal error, for --debug
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "error"
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    records: tuple[Record, ...]  # in input order
+    out: Path
+    interrupted: bool = False
+
+    def count(self, status: str) -> int:
+        return sum(r.status == status for r in self.records)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.SOME_FAILED if any(r.failed for r in self.records) else ExitCode.OK
+
+
+# ---- inputs ----------------------------------------------------------------------------------
+
+
+def discover(inputs: Sequence[str | os.PathLike[str]], out: Path | None = None) -> list[Path]:
+    """Files as given, folders walked recursively (videos and .npz tracks), globs expanded here.
+
+    Files under `out` are skipped when found by a walk or glob (earlier results are not inputs)
+    and refused when named explicitly (an annotated copy could overwrite its own input).
+    """
+    seen: dict[Path, Path] = {}
+    outr = out.resolve() if out is not None else None
+
+    def inside_out(p: Path) -> bool:
+        return outr is not None and p.resolve().is_relative_to(outr)
+
+    def add(p: Path) -> None:
+        seen.setdefault(p.resolve(), p)
+
+    for arg in map(str, inputs):
+        p = Path(arg)
+        if p.is_dir():
+            for f in _walk(p):
+                if not inside_out(f):
+                    add(f)
+        elif p.exists():
+            if inside_out(p):
+                raise FormcheckError(f"{p}: is inside the output folder {out}; choose another --out", ExitCode.USAGE)
+            add(p)
+        elif glob.has_magic(arg):
+            matches = [Path(m) for m in sorted(glob.glob(arg, recursive=True))]
+            if not matches:
+                raise InputNotFound(f"{arg}: matches no file")
+            for m in matches:
+                for f in _walk(m) if m.is_dir() else [m]:
+                    if not inside_out(f):
+                        add(f)
+        else:
+            raise InputNotFound(f"{arg}: no such file or folder")
+    if not seen:
+        exts = ", ".join(sorted(e.lstrip(".") for e in VIDEO_EXTS | TRACK_EXTS))
+        raise InputNotFound(f"no video or pose track ({exts}) found in {', '.join(map(str, inputs))}")
+    return list(seen.values())
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))  # also skips our state folder
+        for f in sorted(files):
+            if not f.startswith(".") and Path(f).suffix.lower() in VIDEO_EXTS | TRACK_EXTS:
+                yield Path(root) / f
+
+
+def make_jobs(paths: Sequence[Path]) -> list[Job]:
+    """Name each output by its path below the inputs' common folder, so equal stems never clash."""
+    absolute = [Path(os.path.abspath(p)) for p in paths]
+    root = Path(os.path.commonpath([p.parent for p in absolute]))
+    rel = [p.relative_to(root) for p in absolute]
+    stems = [r.with_suffix("").as_posix() for r in rel]
+    clash = Counter(s.lower() for s in stems)  # lower: macOS and Windows ignore case
+    names = [r.as_posix() if clash[s.lower()] > 1 or s.lower() in RESERVED else s
+             for r, s in zip(rel, stems, strict=True)]
+    used: set[str] = set()
+    for i, n in enumerate(names):  # last resort, for names that clash even with their extension
+        k = 2
+        while names[i].lower() in used:
+            names[i] = f"{n}~{k}"
+            k += 1
+        used.add(names[i].lower())
+    return [Job(p, n) for p, n in zip(paths, names, strict=True)]
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+    except FileNotFoundError as exc:
+        raise InputNotFound(f"{path}: no such file") from exc
+    except OSError as exc:
+        raise InputNotFound(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    return h.hexdigest()
+
+
+# ---- one file --------------------------------------------------------------------------------
+
+
+def run_job(job: Job, s: Settings) -> Record:
+    """Score one input and write its outputs, then its record; never raises for the file's faults."""
+    from formcheck.pipeline import analyze_path
+    from formcheck.report import build
+
+    t0 = time.perf_counter()
+    base: dict[str, Any] = {"name": job.name, "source": str(job.path), "settings": s.key}
+    digest = ""
+    try:
+        digest = sha256_file(job.path)
+        analysis = analyze_path(job.path, s.config, s.model)
+        report = build(analysis)
+        outputs, notes = _write_outputs(job, s, analysis, report)
+        nothing = report["exercise"] == "none"
+        rec = Record(
+            **base, status="nothing_to_score" if nothing else "ok",
+            code=int(ExitCode.NOTHING_TO_SCORE if nothing else ExitCode.OK),
+            message="; ".join([*report["warnings"], *notes]), sha256=digest, outputs=tuple(outputs),
+            exercise=report["exercise"], reps=report["summary"]["reps"],
+            mean_score=report["summary"]["mean_score"], frames=report["frames"],
+        )
+        write_text(_record_path(s.out, job.name), json.dumps(dataclasses.asdict(rec), indent=1) + "\n")
+        return dataclasses.replace(rec, seconds=round(time.perf_counter() - t0, 3))
+    except FormcheckError as exc:
+        rec = Record(**base, status="error", code=int(exc.code), message=str(exc), sha256=digest)
+    except Exception as exc:
+        rec = Record(**base, status="error", code=int(ExitCode.INTERNAL), sha256=digest,
+                     message=f"internal error: {type(exc).__name__}: {exc}", detail=traceback.format_exc())
+    forget(s.out, job.name)  # what is there describes other content or settings
+    return dataclasses.replace(rec, seconds=round(time.perf_counter() - t0, 3))
+
+
+def _write_outputs(job: Job, s: Settings, analysis: Any, report: dict[str, Any]) -> tuple[list[str], list[str]]:
+    from formcheck.report import write_csv, write_json
+    from formcheck.track import is_track_file
+
+    stem = s.out / job.name
+    outputs, notes = [f"{job.name}.json"], []
+    write_json(report, f"{stem}.json")
+    if s.csv:
+        write_csv(report, f"{stem}.csv")
+        outputs.append(f"{job.name}.csv")
+    video = None if is_track_file(job.path) else job.path
+    if s.html:
+        from formcheck import html as html_report
+
+        html_report.write_html(analysis, report, Path(f"{stem}.html"), video)
+        outputs.append(f"{job.name}.html")
+    if s.annotate:
+        if video is None:
+            notes.append("no annotated video: the input is a pose track, not a video")
+        else:
+            from formcheck import render
+
+            render.annotate_video(video, analysis, Path(f"{stem}.mp4"))
+            outputs.append(f"{job.name}.mp4")
+    return outputs, notes
+
+
+def _record_path(out: Path, name: str) -> Path:
+    return out / STATE_DIR / f"{name}.json"
+
+
+def forget(out: Path, name: str) -> None:
+    """Remove a name's record first (so it is no longer complete), then its outputs."""
+    _record_path(out, name).unlink(missing_ok=True)
+    for ext in (".json", ".csv", ".html", ".mp4"):
+        Path(f"{out / name}{ext}").unlink(missing_ok=True)
+
+
+def crash_record(job: Job, s: Settings, why: str) -> Record:
+    return Record(job.name, str(job.path), "error", int(ExitCode.INTERNAL), why, settings=s.key)
+
+
+# ---- resume ----------------------------------------------------------------------------------
+
+
+def completed(jobs: Sequence[Job], s: Settings, workers: int = 4) -> dict[str, Record]:
+    """Records of the jobs whose result is complete for the same input content and settings."""
+    candidates: list[tuple[Job, Record]] = []
+    for job in jobs:
+        try:
+            rec = Record(**json.loads(_record_path(s.out, job.name).read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            continue
+        rec = dataclasses.replace(rec, outputs=tuple(rec.outputs))
+        if rec.status in DONE and rec.settings == s.key and all((s.out / o).is_file() for o in rec.outputs):
+            candidates.append((job, rec))
+
+    def digest(job: Job) -> str:
+        try:
+            return sha256_file(job.path)
+        except FormcheckError:
+            return ""
+
+    with ThreadPoolExecutor(max(1, workers)) as pool:  # hashlib releases the GIL
+        digests = list(pool.map(digest, [j for j, _ in candidates]))
+    return {
+        job.name: dataclasses.replace(rec, source=str(job.path), reused=True, seconds=0.0)
+        for (job, rec), d in zip(candidates, digests, strict=True) if d == rec.sha256
+    }
+
+
+def clean_temps(out: Path) -> int:
+    """Delete temp files a killed run left behind (complete results are never temp files)."""
+    n = 0
+    for root, _dirs, files in os.walk(out):
+        for f in files:
+            if _TEMP.match(f):
+                (Path(root) / f).unlink(missing_ok=True)
+                n += 1
+    return n
+
+
+@contextlib.contextmanager
+def locked(out: Path) -> Iterator[None]:
+    """One batch at a time per output folder (the lock dies with the process, even on kill -9)."""
+    state = out / STATE_DIR
+    try:
+        state.mkdir(parents=True, exist_ok=True)
+        fh = open(state / "lock", "a+")  # noqa: SIM115 (held for the whole batch)
+    except OSError as exc:
+        raise OutputError(f"cannot write to {out}: {exc.strerror or exc}") from exc
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # Windows: no advisory lock, run unguarded
+            pass
+        except OSError as exc:
+            raise OutputError(f"another formcheck batch is writing to {out}; wait or choose another --out") from exc
+        yield
+    finally:
+        fh.close()
+
+
+# ---- the batch -------------------------------------------------------------------------------
+
+
+def run_batch(
+    inputs: Sequence[str | os.PathLike[str]],
+    s: Settings,
+    engine: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    on_plan: Callable[[int, int], None] | None = None,  # (already complete, to run)
+    on_result: OnResult | None = None,
+    job_fn: Callable[[Job, Settings], Record] = run_job,
+) -> BatchResult:
+    """Discover, skip what is complete, run the rest on `engine`, write summary.csv and index.html.
+
+    KeyboardInterrupt propagates after the summary is written (unfinished files: `not_done`).
+    """
+    from formcheck.batch_engines import get_engine
+
+    run = get_engine(engine)  # an unknown or missing engine fails before any work
+    workers = max(1, workers or os.cpu_count() or 1)
+    jobs = make_jobs(discover(inputs, s.out))
+    with locked(s.out):
+        clean_temps(s.out)
+        records = completed(jobs, s, workers)
+        todo = [j for j in jobs if j.name not in records]
+        if any(j.path.suffix.lower() not in TRACK_EXTS for j in todo):
+            from formcheck.pose import check_model
+
+            check_model(s.model)  # one clear error, not one per video
+        if on_plan is not None:
+            on_plan(len(records), len(todo))
+        if on_result is not None:
+            for rec in records.values():
+                on_result(rec)
+
+        def done(rec: Record) -> None:
+            records[rec.name] = rec
+            if on_result is not None:
+                on_result(rec)
+
+        interrupted = False
+        try:
+            run(todo, s, job_fn, done, workers=workers, address=address)
+        except KeyboardInterrupt:
+            interrupted = True
+            raise
+        finally:
+            rows = tuple(records.get(j.name) or Record(j.name, str(j.path), "not_done", int(ExitCode.INTERRUPTED),
+                                                       "interrupted before this file was scored") for j in jobs)
+            result = BatchResult(rows, s.out, interrupted)
+            write_summary(result)
+    return result
+
+
+SUMMARY_FIELDS = ["name", "source", "status", "exit_code", "message", "exercise", "reps", "mean_score",
+                  "frames", "seconds", "report", "reused", "sha256"]
+
+
+def write_summary(result: BatchResult) -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(SUMMARY_FIELDS)
+    for r in result.records:
+        w.writerow([r.name, r.source, r.status, r.code, r.message, r.exercise, "" if r.reps is None else r.reps,
+                    "" if r.mean_score is None else r.mean_score, r.frames or "", r.seconds or "",
+                    r.outputs[0] if r.outputs else "", str(r.reused).lower(), r.sha256])
+    write_text(result.out / "summary.csv", buf.getvalue())
+    write_text(result.out / "index.html", index_html(result))
+
+
+_STATUS_COLOUR = {"ok": "#1a7f37", "nothing_to_score": "#9a6700", "error": "#cf222e", "not_done": "#6e7781"}
+
+
+def index_html(result: BatchResult) -> str:
+    """One page linking every report; every name is escaped (file names are user data)."""
+    e = html.escape
+    rows = []
+    for r in result.records:
+        main = next((o for o in r.outputs if o.endswith(".html")), r.outputs[0] if r.outputs else "")
+        name = f'<a href="{e(quote(main))}">{e(r.name)}</a>' if main else e(r.name)
+        extra = " ".join(f'<a href="{e(quote(o))}">{e(o.rsplit(".", 1)[-1])}</a>' for o in r.outputs)
+        score = "" if r.mean_score is None else f"{r.mean_score:g}"
+        rows.append(
+            f'<tr><td>{name}</td><td style="color:{_STATUS_COLOUR.get(r.status, "#000")}">{e(r.status)}</td>'
+            f"<td>{e(r.exercise)}</td><td>{'' if r.reps is None else r.reps}</td><td>{score}</td>"
+            f"<td>{extra}</td><td>{e(r.message)}</td></tr>"
+        )
+    counts = ", ".join(f"{result.count(st)} {st.replace('_', ' ')}" for st in _STATUS_COLOUR if result.count(st))
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>formcheck batch</title>\n'
+        "<style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}</style>\n"
+        f"</head><body><h1>formcheck batch</h1><p>{len(result.records)} files: {e(counts)}."
+        f"{' Interrupted: rerun the same command to finish.' if result.interrupted else ''}</p>\n"
+        "<table><tr><th>file</th><th>status</th><th>exercise</th><th>reps</th><th>mean score</th>"
+        "<th>outputs</th><th>notes</th></tr>\n" + "\n".join(rows) + "\n</table></body></html>\n"
+    )

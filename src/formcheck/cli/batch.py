@@ -1,0 +1,149 @@
+"""`formcheck batch PATH... --out DIR`: score many recorded sets, in parallel, resumably."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from formcheck.cli.common import err, escape, fail, quiet_native_stderr, user_errors
+from formcheck.errors import ExitCode
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+
+STATUS_STYLE = {"ok": "green", "nothing_to_score": "yellow", "error": "red"}
+
+
+@app.command(
+    help=(
+        "Score every recorded set in PATHs (video files, pose tracks .npz, folders searched recursively, "
+        "or globs) into DIR: a JSON report per file (plus CSV/HTML/annotated video on request), "
+        "DIR/summary.csv and DIR/index.html. Rerunning the same command resumes: files already scored "
+        "with the same content and settings are skipped. "
+        "Exit codes: 0 every file scored (files with no person or no hip thrust count as scored); "
+        "9 some files failed (see summary.csv; the others were scored); 2 bad options, or --engine ray "
+        "without Ray; 3 no input found; 5 pose model missing or damaged; 7 DIR cannot be written; "
+        "130 interrupted (rerun to resume); 1 internal error."
+    )
+)
+def batch(
+    paths: Annotated[list[str], typer.Argument(help="Videos, .npz tracks, folders or globs.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.", metavar="DIR", file_okay=False)],
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-j", min=1, help="Files scored at once (default: the CPU cores).")
+    ] = None,
+    engine: Annotated[
+        str | None, typer.Option("--engine", help="local (processes on this machine) or ray.", metavar="NAME")
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option("--ray-address", help="Ray cluster to use (implies --engine ray); default: a local Ray.",
+                     metavar="ADDR"),
+    ] = None,
+    csv: Annotated[bool, typer.Option("--csv", help="Also write DIR/<name>.csv (one row per rep).")] = False,
+    html: Annotated[bool, typer.Option("--html", help="Also write DIR/<name>.html reports.")] = False,
+    annotate: Annotated[bool, typer.Option("--annotate", help="Also write annotated videos DIR/<name>.mp4.")] = False,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML file overriding thresholds and options.", metavar="PATH")
+    ] = None,
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Another PoseLandmarker .task bundle (lite/full/heavy).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and native library logs.")] = False,
+) -> None:
+    from formcheck.batch import Settings, run_batch
+    from formcheck.config import load_config
+
+    engine = engine or ("ray" if ray_address else "local")
+    view = _View(quiet, debug)
+    with user_errors(debug), quiet_native_stderr(not debug):
+        settings = Settings.create(out, load_config(config), model, csv, html, annotate)
+        try:
+            with _sigterm_as_interrupt(), view:
+                result = run_batch(paths, settings, engine, workers, ray_address, view.plan, view.result)
+        except KeyboardInterrupt:
+            raise fail(f"interrupted after {view.done} of {view.todo} files; rerun the same command to resume "
+                       f"(summary so far: {out / 'summary.csv'})", ExitCode.INTERRUPTED) from None
+    if not quiet:
+        labels = {"ok": "scored", "nothing_to_score": "nothing to score", "error": "failed"}
+        counts = [f"{result.count(s)} {label}" for s, label in labels.items()]
+        reused = sum(r.reused for r in result.records)
+        err.print(f"{len(result.records)} files: {', '.join(c for c in counts if not c.startswith('0 '))}"
+                  + (f" ({reused} already done, skipped)" if reused else "")
+                  + f" · {escape(str(out / 'summary.csv'))} · {escape(str(out / 'index.html'))}", soft_wrap=True)
+    raise typer.Exit(int(result.exit_code))
+
+
+class _View:
+    """Progress bar with ETA on a terminal; on a pipe, one line per file. Failures always shown."""
+
+    def __init__(self, quiet: bool, debug: bool) -> None:
+        self.quiet, self.debug = quiet, debug
+        self.todo = self.done = 0
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _View:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def plan(self, reused: int, todo: int) -> None:
+        self.todo = todo
+        if self.quiet:
+            return
+        if reused:
+            err.print(f"formcheck: {reused} files already scored with these settings, skipped; {todo} to do")
+        if err.is_terminal and todo:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._bar = Progress(TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TextColumn("files · ETA"),
+                                 TimeRemainingColumn(), TextColumn("{task.description}"), console=err, transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task("", total=todo)
+
+    def result(self, rec: Any) -> None:
+        if rec.reused:
+            return
+        self.done += 1
+        if rec.failed or (not self.quiet and self._bar is None):
+            style = STATUS_STYLE.get(rec.status, "")
+            what = rec.message if rec.failed else _describe(rec)
+            err.print(f"[{self.done}/{self.todo}] [{style}]{rec.status}[/] {escape(rec.name)}: {escape(what)}",
+                      soft_wrap=True)
+            if self.debug and rec.detail:
+                err.print(escape(rec.detail), soft_wrap=True)
+        if self._bar is not None:
+            self._bar.update(self._task, advance=1, description=escape(rec.name))
+
+
+def _describe(rec: Any) -> str:
+    if rec.status == "nothing_to_score":
+        return rec.message or "no hip thrust or glute bridge found"
+    score = "" if rec.mean_score is None else f", mean score {rec.mean_score:.0f}"
+    return f"{rec.exercise.replace('_', ' ')}, {rec.reps} reps{score}"
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """`kill PID` stops the batch like Ctrl-C: workers stopped, summary written, temp files removed."""
+
+    def handler(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (embedded use): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
