@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from formcheck.atomic import atomic_path
 from formcheck.errors import NotAVideo
 
 TRACK_FORMAT = "formcheck-track"
@@ -99,20 +100,15 @@ class PoseTrack:
             "frames_expected": self.frames_expected,
             "meta": self.meta,
         }
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            with tmp.open("wb") as fh:
-                np.savez_compressed(
-                    fh,
-                    header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
-                    t=self.t.astype(np.float64),
-                    image=self.image.astype(np.float32),
-                    world=self.world.astype(np.float32),
-                    visibility=self.visibility.astype(np.float32),
-                )
-            tmp.replace(path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with atomic_path(path) as tmp, tmp.open("wb") as fh:  # OSError -> OutputError
+            np.savez_compressed(
+                fh,
+                header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+                t=self.t.astype(np.float64),
+                image=self.image.astype(np.float32),
+                world=self.world.astype(np.float32),
+                visibility=self.visibility.astype(np.float32),
+            )
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> PoseTrack:

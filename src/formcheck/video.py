@@ -9,29 +9,33 @@ report is that of the decoded (rotated) frame.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
+import struct
 import threading
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
 from formcheck.errors import InputNotFound, NotAVideo
+from formcheck.sniff import MAYBE_ANIMATED, REEXPORT, bmff_problem, explain_unreadable, image_kind, is_bmff, read_head
 
 # Browsers show GIF frames with a delay of 10 ms or less for 100 ms; so do we.
 GIF_MIN_DELAY_MS = 20
 GIF_DEFAULT_DELAY_MS = 100
-
-_IMAGE_MAGIC = (
-    (b"\x89PNG", "PNG"),
-    (b"\xff\xd8\xff", "JPEG"),
-    (b"BM", "BMP"),
-    (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"),
-)
+# Larger frames (beyond 8K) are refused before decoding: one would take gigabytes.
+MAX_FRAME_PIXELS = 8192 * 8192
+# A damaged stretch of video fails to decode frame by frame; reading on past it recovers the
+# rest. At the true end every read fails at once (~40 µs each), so this costs nothing there.
+MAX_FAILED_READS = 250
+# Bound each FFmpeg open and read (ms): a stalled network drive must not hang formcheck.
+_CAP_PARAMS = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 30_000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 30_000]
 
 
 @dataclass(frozen=True)
@@ -39,11 +43,11 @@ class VideoInfo:
     """What the container says about a video, checked against its first decoded frame."""
 
     path: str
-    width: int
+    width: int  # of the decoded (upright) frame
     height: int
-    fps: float
+    fps: float  # 0 when unknown
     frame_count: int  # as announced by the container; 0 when unknown
-    is_gif: bool
+    is_gif: bool  # an animated picture (GIF, APNG, WebP), decoded with Pillow
 
     @property
     def duration_s(self) -> float:
@@ -60,73 +64,135 @@ class Frame:
 def check_path(path: str | os.PathLike[str]) -> Path:
     """Fail early, in one line, on paths that cannot be a video."""
     p = Path(path)
-    if not p.exists():
-        raise InputNotFound(f"{p}: no such file")
-    if p.is_dir():
-        raise InputNotFound(f"{p}: is a directory, not a video (use `formcheck batch` for folders)")
-    if not p.is_file():
-        raise InputNotFound(f"{p}: not a regular file")
     try:
-        with p.open("rb") as fh:
-            head = fh.read(16)
+        if not p.exists():
+            raise InputNotFound(f"{p}: no such file; check the path")
+        if p.is_dir():
+            raise InputNotFound(f"{p}: is a directory, not a video (use `formcheck batch` for folders)")
+        if not p.is_file():
+            raise InputNotFound(f"{p}: not a regular file (a device or pipe?); pass a video file")
+        head = read_head(p)
     except OSError as exc:
-        raise InputNotFound(f"{p}: cannot be read ({exc.strerror})") from exc
+        raise InputNotFound(f"{p}: cannot be read ({exc.strerror or exc}); check its permissions") from exc
     if not head:
-        raise NotAVideo(f"{p}: the file is empty (0 bytes)")
-    for magic, kind in _IMAGE_MAGIC:
-        if head.startswith(magic):
-            raise NotAVideo(f"{p}: is a still {kind} image; formcheck needs a video of the set")
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        raise NotAVideo(f"{p}: is a still WebP image; formcheck needs a video of the set")
+        raise NotAVideo(f"{p}: the file is empty (0 bytes); copy or export the video again")
+    kind = image_kind(head)
+    if kind is not None and kind not in MAYBE_ANIMATED:
+        raise NotAVideo(f"{p}: is a still {kind} image, not a video; record the set as a video (mp4, mov)")
     return p
 
 
-def _is_gif(p: Path) -> bool:
-    with p.open("rb") as fh:
-        return fh.read(6) in (b"GIF87a", b"GIF89a")
+def _is_picture(p: Path) -> bool:
+    """GIF, PNG or WebP: decoded with Pillow (animated ones are videos to us)."""
+    return image_kind(read_head(p, 32)) in MAYBE_ANIMATED
+
+
+def _open(p: Path) -> cv2.VideoCapture:
+    cap = cv2.VideoCapture(str(p), cv2.CAP_FFMPEG, _CAP_PARAMS)
+    if not cap.isOpened():
+        cap.release()
+        raise NotAVideo(f"{p}: {explain_unreadable(p)}")
+    return cap
+
+
+def _fps(cap: cv2.VideoCapture) -> float:
+    fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+    return fps if np.isfinite(fps) and 0 < fps < 1000 else 0.0
+
+
+def _check_size(p: Path, w: float, h: float) -> None:
+    if np.isfinite(w) and np.isfinite(h) and w * h > MAX_FRAME_PIXELS:
+        raise NotAVideo(f"{p}: frames are {w:.0f}×{h:.0f}, too large to decode safely; export it at 4K or less")
 
 
 def probe(path: str | os.PathLike[str]) -> VideoInfo:
     """Open the file, decode its first frame, and describe it; raise NotAVideo if we cannot."""
     p = check_path(path)
-    if _is_gif(p):
-        return _probe_gif(p)
-    cap = cv2.VideoCapture(str(p), cv2.CAP_FFMPEG)
+    if _is_picture(p):
+        return _probe_picture(p)
+    cap = _open(p)
     try:
-        if not cap.isOpened():
-            raise NotAVideo(f"{p}: not a video formcheck can read (unknown or damaged format)")
-        ok, frame = cap.read()
-        if not ok or frame is None:
-            raise NotAVideo(f"{p}: no video frame could be decoded (damaged or truncated file)")
-        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        count = int(max(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0, 0))
+        _check_size(p, cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        frame = _first_frame(cap)
+        if frame is None:
+            raise NotAVideo(f"{p}: {_why_no_frame(p, cap)}")
+        count = cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0
+        count = int(count) if np.isfinite(count) and 0 < count < 1e9 else 0
         h, w = frame.shape[:2]
-        return VideoInfo(str(p), w, h, fps if 0 < fps < 1000 else 0.0, count, False)
+        return VideoInfo(str(p), w, h, _fps(cap), count, False)
     finally:
         cap.release()
 
 
-def _probe_gif(p: Path) -> VideoInfo:
-    from PIL import Image, UnidentifiedImageError
+def _first_frame(cap: cv2.VideoCapture) -> np.ndarray | None:
+    for _ in range(MAX_FAILED_READS):
+        ok, frame = cap.read()
+        if ok and frame is not None and frame.size:
+            return frame
+    return None
 
-    try:
-        with Image.open(p) as im:
-            n = getattr(im, "n_frames", 1)
-            w, h = im.size
-            total_ms = 0
-            for i in range(n):
-                im.seek(i)
+
+def _why_no_frame(p: Path, cap: cv2.VideoCapture) -> str:
+    problem = bmff_problem(p) if is_bmff(read_head(p, 16)) else None
+    if problem is not None:
+        return problem
+    code = int(cap.get(cv2.CAP_PROP_FOURCC) or 0)
+    codec = bytes((code >> s) & 0xFF for s in (0, 8, 16, 24)).decode("latin-1").strip("\x00 ")
+    codec = f" (codec {codec!r})" if codec.isprintable() and codec else ""
+    return f"no video frame could be decoded{codec}: the file is damaged or its codec unsupported; {REEXPORT}"
+
+
+def _probe_picture(p: Path) -> VideoInfo:
+    kind = image_kind(read_head(p, 32))
+    n, total_ms = 0, 0
+    with _open_picture(p) as im:
+        w, h = im.size
+        _check_size(p, w, h)
+        try:
+            for _ in _seek_frames(im):
                 total_ms += _gif_delay(im.info.get("duration"))
-    except (UnidentifiedImageError, OSError, EOFError, ValueError) as exc:
-        raise NotAVideo(f"{p}: damaged GIF ({exc})") from exc
+                n += 1
+        except _PICTURE_ERRORS as exc:  # a cut animation still has its first frames
+            if n < 2:
+                raise NotAVideo(f"{p}: damaged {kind} image ({exc}); {REEXPORT}") from exc
     if n < 2:
-        raise NotAVideo(f"{p}: is a still GIF image; formcheck needs a video of the set")
+        raise NotAVideo(f"{p}: is a still {kind} image, not a video; record the set as a video (mp4, mov)")
     fps = n / (total_ms / 1000.0) if total_ms else 0.0
     return VideoInfo(str(p), w, h, fps, n, True)
 
 
+# What Pillow raises on damaged data.
+_PICTURE_ERRORS = (OSError, ValueError, SyntaxError, struct.error)
+
+
+def _seek_frames(im: Any) -> Iterator[int]:
+    """Step through an animated picture; stops at its end (no frame count needed up front)."""
+    i = 0
+    while True:
+        try:
+            im.seek(i)
+        except EOFError:
+            return
+        yield i
+        i += 1
+
+
+def _open_picture(p: Path) -> Any:
+    """Pillow image, with its decompression-bomb warning raised as an error (not printed)."""
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            return Image.open(p)
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+            raise NotAVideo(f"{p}: frames too large to decode safely ({exc})") from exc
+        except Image.UnidentifiedImageError as exc:
+            raise NotAVideo(f"{p}: {explain_unreadable(p)}") from exc
+
+
 def _gif_delay(duration: object) -> int:
-    d = int(duration) if isinstance(duration, int | float) else 0
+    d = int(duration) if isinstance(duration, int | float) and np.isfinite(duration) else 0
     return GIF_DEFAULT_DELAY_MS if d < GIF_MIN_DELAY_MS else d
 
 
@@ -141,54 +207,55 @@ def _scale(image: np.ndarray, max_side: int | None) -> np.ndarray:
 
 
 def _iter_ffmpeg(p: Path, max_side: int | None) -> Iterator[Frame]:
-    cap = cv2.VideoCapture(str(p), cv2.CAP_FFMPEG)
+    cap = _open(p)
     try:
-        if not cap.isOpened():
-            raise NotAVideo(f"{p}: not a video formcheck can read")
-        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0) or 30.0
+        _check_size(p, cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        fps = _fps(cap) or 30.0
         last_t = -1.0
-        i = 0
-        while True:
+        i = failed = 0
+        size: tuple[int, int] | None = None
+        while failed < MAX_FAILED_READS:
             ok, bgr = cap.read()
-            if not ok or bgr is None:
-                return
+            if not ok or bgr is None or not bgr.size:
+                failed += 1  # a damaged frame, or the end: read on a little to tell which
+                continue
+            failed = 0
             t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-            if not np.isfinite(t) or t <= last_t:
+            if not np.isfinite(t) or t < 0 or t <= last_t:
                 # Missing or repeated timestamps (damaged files): fall back to the frame rate.
                 t = max(last_t + 1.0 / fps, i / fps)
             last_t = t
-            rgb = cv2.cvtColor(_scale(bgr, max_side), cv2.COLOR_BGR2RGB)
-            yield Frame(i, t, rgb)
+            small = _scale(bgr, max_side)
+            if size is None:
+                size = (small.shape[1], small.shape[0])
+            elif (small.shape[1], small.shape[0]) != size:  # size changed mid-stream: keep one geometry
+                small = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
+            yield Frame(i, t, cv2.cvtColor(small, cv2.COLOR_BGR2RGB))
             i += 1
     finally:
         cap.release()
 
 
-def _iter_gif(p: Path, max_side: int | None) -> Iterator[Frame]:
-    from PIL import Image
-
-    with Image.open(p) as im:
+def _iter_picture(p: Path, max_side: int | None) -> Iterator[Frame]:
+    with _open_picture(p) as im:
         t_ms = 0
-        for i in range(getattr(im, "n_frames", 1)):
-            try:
-                im.seek(i)
+        try:
+            for i in _seek_frames(im):
                 rgb = np.asarray(im.convert("RGB"))
-            except (OSError, EOFError, ValueError):
-                return
-            yield Frame(i, t_ms / 1000.0, _scale(rgb, max_side))
-            t_ms += _gif_delay(im.info.get("duration"))
+                yield Frame(i, t_ms / 1000.0, _scale(rgb, max_side))
+                t_ms += _gif_delay(im.info.get("duration"))
+        except _PICTURE_ERRORS:
+            return  # a cut animation: keep the frames before the damage
 
 
-def iter_frames(
-    path: str | os.PathLike[str], max_side: int | None = None, prefetch: int = 0
-) -> Iterator[Frame]:
+def iter_frames(path: str | os.PathLike[str], max_side: int | None = None, prefetch: int = 0) -> Iterator[Frame]:
     """Stream frames; frames larger than `max_side` are downscaled (the model sees 256 px).
 
     With `prefetch` > 0 a background thread decodes ahead, overlapping decoding with
     whatever the caller does with each frame (OpenCV releases the GIL while decoding).
     """
     p = check_path(path)
-    frames = _iter_gif(p, max_side) if _is_gif(p) else _iter_ffmpeg(p, max_side)
+    frames = _iter_picture(p, max_side) if _is_picture(p) else _iter_ffmpeg(p, max_side)
     return _prefetched(frames, prefetch) if prefetch > 0 else frames
 
 
@@ -231,8 +298,6 @@ def _prefetched(frames: Iterator[Frame], depth: int) -> Iterator[Frame]:
     finally:
         stop.set()
         while th.is_alive():
-            try:
+            with contextlib.suppress(queue.Empty):
                 q.get(timeout=0.05)
-            except queue.Empty:
-                pass
         th.join()

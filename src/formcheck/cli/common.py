@@ -6,12 +6,15 @@ import contextlib
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
 
-from formcheck.errors import ExitCode, FormcheckError
+from formcheck.errors import ExitCode, FormcheckError, OutputError
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
@@ -22,11 +25,20 @@ def quiet_native_stderr(enabled: bool = True) -> Iterator[None]:
     """Send what native code (glog, FFmpeg, TFLite) writes to fd 2 to /dev/null.
 
     Python's own stderr keeps working: if it is the real fd 2, it is re-pointed at a copy
-    of it first, so formcheck's messages still reach the user.
+    of it first, so formcheck's messages still reach the user. Python warnings (numpy's
+    "Mean of empty slice" on frames without a person) are silenced here too; --debug shows them.
     """
     if not enabled:
         yield
         return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with _native_stderr_to_devnull():
+            yield
+
+
+@contextlib.contextmanager
+def _native_stderr_to_devnull() -> Iterator[None]:
     try:
         real_fd2 = sys.stderr.fileno() == 2
     except (AttributeError, OSError, ValueError):
@@ -51,6 +63,32 @@ def quiet_native_stderr(enabled: bool = True) -> Iterator[None]:
         sys.stderr = old_stderr
         if replacement is not None:
             replacement.close()
+
+
+def check_outputs(source: Path, files: dict[str, Any], folders: dict[str, Any] | None = None) -> None:
+    """Before any work, refuse outputs that would overwrite the input or cannot be written.
+
+    Failing after minutes of tracking, or after some outputs were already written, would waste
+    the run and leave half a set of files. `files`/`folders` map an option name to its path (or None).
+    """
+    seen: dict[Path, str] = {}
+    wanted = [(flag, Path(v), False) for flag, v in files.items() if v not in (None, "-")]
+    wanted += [(flag, Path(v), True) for flag, v in (folders or {}).items() if v is not None]
+    for flag, path, is_folder in wanted:
+        where = path.resolve()
+        if where == Path(source).resolve():
+            raise FormcheckError(f"{flag} {path} would overwrite the input video; choose another name", ExitCode.USAGE)
+        if where in seen:
+            raise FormcheckError(f"{seen[where]} and {flag} both write to {path}; choose two names", ExitCode.USAGE)
+        seen[where] = flag
+        if path.is_dir() != is_folder and path.exists():
+            kind = "a file" if is_folder else "a folder"
+            raise OutputError(f"cannot write {flag} {path}: it is {kind}")
+        parent = next(a for a in where.parents if a.exists())
+        if not parent.is_dir():
+            raise OutputError(f"cannot write {flag} {path}: {parent} is a file, not a folder")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise OutputError(f"cannot write {flag} {path}: no permission to write in {parent}")
 
 
 def fail(message: str, code: ExitCode) -> typer.Exit:
