@@ -67,3 +67,27 @@ def test_side_views_are_side_views(dev_track):
     }
     for name, view in sides.items():
         assert analyze_track(dev_track(name)).k.view.value == view
+
+
+def test_lifter_is_followed_with_someone_else_in_view(samples_dir, tmp_path):
+    """A squatter beside the lifter (two dev clips side by side): the bridge is still scored."""
+    import cv2
+    import numpy as np
+
+    from formcheck.config import Config
+    from formcheck.pipeline import analyze_path
+
+    a = cv2.VideoCapture(str(samples_dir / "glute_bridge_BE-PROJECTS2018_GroupNo23.mp4"))
+    b = cv2.VideoCapture(str(samples_dir / "not_a_thrust_squat_BE-PROJECTS2018.mp4"))
+    out = tmp_path / "two people.mp4"
+    w = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), a.get(cv2.CAP_PROP_FPS), (1280, 360))
+    while True:
+        ok1, f1 = a.read()
+        ok2, f2 = b.read()
+        if not (ok1 and ok2):
+            break
+        w.write(cv2.resize(np.hstack([f2, f1]), (1280, 360)))
+    w.release()
+    result = analyze_path(out, Config())
+    assert result.exercise.value == "glute_bridge"
+    assert len(result.full_reps) == 5
