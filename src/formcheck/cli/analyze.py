@@ -150,7 +150,7 @@ def print_report(report: dict[str, Any], to_stderr: bool = False) -> None:
     title = (
         f"{escape(report['source'])} · {report['exercise'].replace('_', ' ')} · {report['view'].replace('_', ' ')} view"
     )
-    table = Table(title=title, title_justify="left", show_lines=False)
+    table = Table(show_lines=False)
     for col, just in (
         ("rep", "right"),
         ("start", "right"),
@@ -181,6 +181,7 @@ def print_report(report: dict[str, Any], to_stderr: bool = False) -> None:
             style="dim" if r["partial"] else None,
         )
     s = report["summary"]
+    console.print(f"[bold]{title}[/]", soft_wrap=True)
     if report["reps"]:
         console.print(table)
     for w in report["warnings"]:
