@@ -10,6 +10,10 @@ Angle conventions (degrees):
 - neck: head line (shoulder->ear) relative to the torso line (hip->shoulder); positive =
   chin towards the chest (flexion), negative = head thrown back (extension).
 - lift: hip height above the planted (lower) ankle, in body-scale units (torso length).
+- head_pitch: the ears->face line (face = nose, eyes, mouth) above the image horizontal,
+  facing the lifter's feet; positive = face turned up. It is the head's pitch in the room,
+  not relative to the torso (compare it with `torso` for that).
+- heel_height: near heel above the near toe, in shin lengths (image; side views).
 
 2-D angles are measured in the image on the side nearest the camera and hold only in the
 plane the camera faces (a side view); in front and oblique views, hip_ext and knee come
@@ -31,6 +35,7 @@ from formcheck.track import (
     L_HIP,
     L_KNEE,
     L_SHOULDER,
+    NOSE,
     R_ANKLE,
     R_EAR,
     R_FOOT,
@@ -48,6 +53,8 @@ FRONT_VIEW_MAX_YAW_DEG = 30.0
 
 LEFT = (L_SHOULDER, L_HIP, L_KNEE, L_ANKLE, L_HEEL, L_FOOT, L_EAR)
 RIGHT = (R_SHOULDER, R_HIP, R_KNEE, R_ANKLE, R_HEEL, R_FOOT, R_EAR)
+# Face points for head pitch: nose, the six eye points, the two mouth corners.
+FACE = (NOSE, 1, 2, 3, 4, 5, 6, 9, 10)
 
 
 class View(StrEnum):
@@ -81,6 +88,12 @@ class Kinematics:
     heel_rise: np.ndarray  # heel height above the toe, in foot lengths (side views)
     feet_gap: np.ndarray  # height difference of the two ankles, body-scale units (single-leg)
     scale_px: float  # body scale: median torso length in pixels
+    # Added for the coaching rules; None = not measured (e.g. Kinematics built by hand).
+    head_pitch: np.ndarray | None = None  # face direction above horizontal, deg (side views)
+    heel_height: np.ndarray | None = None  # heel above toe, shin lengths (side views)
+    feet_in_view: np.ndarray | None = None  # (N,) bool: ankle, heel and toe inside the frame
+    head_in_view: np.ndarray | None = None  # (N,) bool: ears and nose inside the frame
+    near_foot_up: np.ndarray | None = None  # near ankle above the lower ankle, torso lengths (single-leg)
 
     def __len__(self) -> int:
         return len(self.t)
@@ -183,6 +196,16 @@ def compute(track: PoseTrack) -> Kinematics:
     with np.errstate(invalid="ignore", divide="ignore"):
         heel_rise = (im[:, toe, 1] - im[:, heel, 1]) / foot_len
     feet_gap = np.abs(im[:, L_ANKLE, 1] - im[:, R_ANKLE, 1]) / scale
+    near_foot_up = (planted - im[:, a, 1]) / scale
+
+    face = np.mean(im[:, FACE], axis=1) if len(track) else np.empty((0, 2))
+    ears = np.mean(im[:, [L_EAR, R_EAR]], axis=1) if len(track) else np.empty((0, 2))
+    fv = face - ears
+    head_pitch = np.degrees(np.arctan2(-fv[:, 1], toes_dir * fv[:, 0]))
+    shin_len = np.linalg.norm(shin_vec, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        heel_height = (im[:, toe, 1] - im[:, heel, 1]) / shin_len
+    feet = (a, heel, toe) if view.is_side else (L_ANKLE, L_HEEL, L_FOOT, R_ANKLE, R_HEEL, R_FOOT)
 
     return Kinematics(
         t=track.t,
@@ -200,4 +223,17 @@ def compute(track: PoseTrack) -> Kinematics:
         heel_rise=heel_rise,
         feet_gap=feet_gap,
         scale_px=scale,
+        head_pitch=head_pitch,
+        heel_height=heel_height,
+        feet_in_view=in_frame(track, feet),
+        head_in_view=in_frame(track, (NOSE, L_EAR, R_EAR)),
+        near_foot_up=near_foot_up,
     )
+
+
+def in_frame(track: PoseTrack, points: tuple[int, ...]) -> np.ndarray:
+    """(N,) bool: all `points` lie inside the image (the model also guesses points off-frame)."""
+    xy = track.image[:, list(points), :2]
+    with np.errstate(invalid="ignore"):
+        ok = (xy[..., 0] >= 0) & (xy[..., 0] < track.width) & (xy[..., 1] >= 0) & (xy[..., 1] < track.height)
+    return ok.all(axis=1)

@@ -16,16 +16,20 @@ __all__ = ["CheckResult", "RepContext", "Rule", "Verdict", "all_rules", "rule_cl
 
 
 def rule_classes() -> dict[str, type]:
-    """name -> rule class, for every module in this package that defines RULE."""
-    found: dict[str, type] = {}
-    for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+    """name -> rule class, for every module in this package that defines RULE.
+
+    In the rules' `order` (an optional class attribute; setup and the top first, tempo and
+    the set last), then by module name.
+    """
+    found: list[tuple[int, str, type]] = []
+    for mod in pkgutil.iter_modules(__path__):
         if mod.name == "base":
             continue
         module = importlib.import_module(f"{__name__}.{mod.name}")
         cls = getattr(module, "RULE", None)
         if cls is not None:
-            found[cls.name] = cls
-    return found
+            found.append((int(getattr(cls, "order", 1000)), mod.name, cls))
+    return {cls.name: cls for _, _, cls in sorted(found, key=lambda x: x[:2])}
 
 
 def all_rules(overrides: Mapping[str, Mapping[str, Any]] | None = None) -> list[Rule]:
@@ -33,4 +37,6 @@ def all_rules(overrides: Mapping[str, Mapping[str, Any]] | None = None) -> list[
     from formcheck.config import make_params
 
     overrides = overrides or {}
-    return [cls(make_params(cls.Params, overrides.get(name, {}), f"rules.{name}")) for name, cls in rule_classes().items()]
+    return [
+        cls(make_params(cls.Params, overrides.get(name, {}), f"rules.{name}")) for name, cls in rule_classes().items()
+    ]

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 
 from formcheck.exercise import Exercise
-from formcheck.kinematics import Kinematics
+from formcheck.kinematics import Kinematics, View
 from formcheck.reps import Rep
 
 # The five seed texts the rules cite (../shared/seeds/), by short name.
@@ -118,3 +118,124 @@ def not_visible(rule: Rule, reason: str) -> CheckResult:
 
 def describe_params(params: Any) -> str:
     return ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in vars(params).items())
+
+
+# --- Helpers shared by the rules (added with the rule set; the interface above is unchanged).
+
+# An oblique view this close to side-on still shows profile angles within cos(30°) = 87 %.
+PROFILE_MIN_YAW_DEG = 60.0
+# Knee widths need the camera within this of straight in front (or behind) ...
+FRONT_MAX_YAW_DEG = 50.0
+# ... and the hip line's tilt within this (beyond it, perspective tilts the line as the hips rise).
+FRONT_ONLY_MAX_YAW_DEG = 30.0
+
+
+def judged(
+    rule: Rule,
+    verdict: Verdict,
+    value: float,
+    cue: str,
+    detail: str,
+    landmarks: tuple[int, ...] = (),
+) -> CheckResult:
+    """A visible check: the cue is dropped when the check passed."""
+    return CheckResult(
+        rule=rule.name,
+        title=rule.title,
+        verdict=verdict,
+        value=float(value),
+        unit=rule.unit,
+        threshold=describe_params(rule.params),
+        cue="" if verdict == Verdict.PASS else cue,
+        source=rule.source,
+        detail=detail,
+        landmarks=landmarks,
+    )
+
+
+def needs_profile(k: Kinematics, min_yaw_deg: float = PROFILE_MIN_YAW_DEG) -> str:
+    """Why a profile (side) measure cannot be judged from this camera view; "" if it can."""
+    if k.view == View.UNKNOWN or not np.isfinite(k.yaw_deg):
+        return "the camera view could not be determined"
+    if k.yaw_deg < min_yaw_deg:
+        return f"needs a side view (camera {k.yaw_deg:.0f}° round from the front, 90° = side-on)"
+    return ""
+
+
+def needs_front(k: Kinematics, max_yaw_deg: float = FRONT_MAX_YAW_DEG) -> str:
+    """Why a left-right measure cannot be judged from this camera view; "" if it can."""
+    if k.view == View.UNKNOWN or not np.isfinite(k.yaw_deg):
+        return "the camera view could not be determined"
+    if k.view.is_side:
+        return "needs a front or oblique view"
+    if k.yaw_deg > max_yaw_deg:
+        return f"needs a view closer to the front (camera {k.yaw_deg:.0f}° round from it, at most {max_yaw_deg:g}°)"
+    return ""
+
+
+def all_in_view(mask: np.ndarray | None, a: int, b: int) -> bool:
+    """True when `mask` (e.g. feet_in_view) holds on most of frames a..b (None = unknown: trust it)."""
+    if mask is None:
+        return True
+    m = np.asarray(mask[a : b + 1], dtype=bool)
+    return bool(len(m)) and float(m.mean()) >= 0.8
+
+
+def went_up(ctx: RepContext) -> bool:
+    """The rep's ascent is in the clip (it did not start at the top)."""
+    s = ctx.k.hip_ext
+    return bool(s[ctx.rep.top] - s[ctx.rep.start] >= 0.5 * ctx.rep.rom_deg)
+
+
+def came_down(ctx: RepContext) -> bool:
+    """The rep's descent is in the clip (it did not end at or near the top)."""
+    s = ctx.k.hip_ext
+    return bool(s[ctx.rep.top] - s[ctx.rep.end] >= 0.5 * ctx.rep.rom_deg)
+
+
+def bottom_frame(ctx: RepContext) -> int | None:
+    """A frame near the bottom of the rep: its start, or its end if the clip began at the top."""
+    if went_up(ctx):
+        return ctx.rep.start
+    if came_down(ctx):
+        return ctx.rep.end
+    return None
+
+
+def median_near(x: np.ndarray | None, frame: int, half: int = 2) -> float:
+    """Median of the finite values of a series within `half` frames of `frame` (NaN if none)."""
+    if x is None:
+        return float("nan")
+    w = np.asarray(x[max(0, frame - half) : frame + half + 1], dtype=float)
+    w = w[np.isfinite(w)]
+    return float(np.median(w)) if len(w) else float("nan")
+
+
+def top_median(x: np.ndarray | None, rep: Rep) -> float:
+    """Median of a series over the rep's hold at the top (the top frame if there is no hold)."""
+    if x is None:
+        return float("nan")
+    w = np.asarray(x[rep.hold_start : rep.hold_end + 1], dtype=float)
+    w = w[np.isfinite(w)]
+    return float(np.median(w)) if len(w) else float(x[rep.top])
+
+
+def seen_around(x: np.ndarray, a: int, b: int) -> bool:
+    """Frames a..b are framed by tracked frames on both sides (neither the clip nor a gap cuts them)."""
+    return bool(a > 0 and b < len(x) - 1 and np.isfinite(x[a - 1]) and np.isfinite(x[b + 1]))
+
+
+# Hip angles beyond this are not a lifter but a wrong pose (a cut, a close-up of one body part).
+HIP_EXT_MAX_PLAUSIBLE_DEG = 250.0
+# In a single-leg set, a near ankle this far (torso lengths) above the other is the free leg.
+FREE_LEG_MIN_RISE = 0.3
+
+
+def single_leg(ex: Exercise) -> bool:
+    return ex in (Exercise.SINGLE_LEG_HIP_THRUST, Exercise.SINGLE_LEG_GLUTE_BRIDGE)
+
+
+def near_leg_free(ctx: RepContext) -> bool:
+    """Single-leg set where the leg nearest the camera (the one measured) is the raised one."""
+    up = ctx.k.near_foot_up
+    return single_leg(ctx.exercise) and up is not None and median_near(up, ctx.rep.top) > FREE_LEG_MIN_RISE

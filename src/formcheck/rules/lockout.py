@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from formcheck.rules.base import CheckResult, RepContext, Verdict, describe_params
+from formcheck.rules.base import HIP_EXT_MAX_PLAUSIBLE_DEG, CheckResult, RepContext, Verdict, judged, not_visible
 from formcheck.track import L_HIP, R_HIP
 
 
@@ -16,6 +17,8 @@ class FullLockout:
     back "parallel to the floor"; S0 says not to worry, the hips "will be slightly lower
     than the shoulders and knees". The middle we take: a few degrees short of 180 still
     passes (S0's "slightly lower"), a clear sag warns, a top that stops well short fails.
+    Side views measure the angle in the image; other views use the model's 3-D landmarks,
+    which a plate or bar hiding the hips can throw off by 10-20°.
     """
 
     name: ClassVar[str] = "full_lockout"
@@ -23,6 +26,7 @@ class FullLockout:
     source: ClassVar[str] = "S3, S4 (S0, S1 more lenient)"
     unit: ClassVar[str] = "deg"
     weight: ClassVar[float] = 2.0
+    order: ClassVar[int] = 10  # place in reports and `formcheck rules`
 
     @dataclass(frozen=True)
     class Params:
@@ -35,24 +39,18 @@ class FullLockout:
     def check(self, ctx: RepContext) -> CheckResult:
         p = self.params
         value = ctx.at("hip_ext", ctx.rep.top)
+        if not math.isfinite(value):
+            return not_visible(self, "the hips were not tracked at the top of the rep")
+        if value > HIP_EXT_MAX_PLAUSIBLE_DEG:
+            return not_visible(self, f"hip angle {value:.0f}° is not humanly possible: the pose is wrong here")
         if value >= p.pass_min_deg:
             verdict, cue = Verdict.PASS, ""
         elif value >= p.fail_below_deg:
             verdict, cue = Verdict.WARN, "Finish the rep: squeeze your glutes until shoulders, hips and knees line up."
         else:
-            verdict, cue = Verdict.FAIL, "Drive your hips all the way up: shoulders, hips and knees in one straight line."
-        return CheckResult(
-            rule=self.name,
-            title=self.title,
-            verdict=verdict,
-            value=value,
-            unit=self.unit,
-            threshold=describe_params(p),
-            cue=cue,
-            source=self.source,
-            detail=f"hip extension at the top {value:.0f}° (180° = straight line)",
-            landmarks=(L_HIP, R_HIP),
-        )
+            verdict, cue = Verdict.FAIL, "Drive your hips all the way up: shoulders, hips and knees in one line."
+        detail = f"hip extension at the top {value:.0f}° (180° = straight line)"
+        return judged(self, verdict, value, cue, detail, (L_HIP, R_HIP))
 
 
 RULE = FullLockout

@@ -1,0 +1,72 @@
+"""Tension kept at the bottom: the hips touch down and go, they do not rest on the floor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from formcheck.rules.base import CheckResult, RepContext, Verdict, judged, not_visible
+from formcheck.signal import runs
+from formcheck.track import L_HIP, R_HIP
+
+CUE = "Keep the tension at the bottom: touch down lightly and go straight into the next rep, don't rest."
+
+
+class TensionAtBottom:
+    """Between two reps the hips do not park at the bottom (touch and go, no rest).
+
+    S1: "lower back down without touching the floor"; S4: "maintain tension and avoid
+    resting your hips completely on the ground before the next repetition"; S3 and S2 only
+    say to lower to the start. S1 forbids even a touch, S4 only a rest; middle: S4's rest.
+    What a 2-D pose cannot see is the floor contact itself: the ankle is the only floor
+    reference, and camera height, the thickness of the buttocks and (on the dev clips)
+    hidden feet make "hips on the floor" a guess. What it can see is the hips staying at
+    their lowest: how long the hip height stays within `band_lift` (or `band_frac` of the
+    rep's lift) of its lowest point between this rep and the next. Touch-and-go turns on
+    the dev clips take 0.3-1.0 s; longer is resting. The last rep of a set is not judged.
+    """
+
+    name: ClassVar[str] = "tension_at_bottom"
+    title: ClassVar[str] = "Tension kept at the bottom"
+    source: ClassVar[str] = "S4, S1"
+    unit: ClassVar[str] = "s"
+    weight: ClassVar[float] = 0.5
+    order: ClassVar[int] = 100  # place in reports and `formcheck rules`
+
+    @dataclass(frozen=True)
+    class Params:
+        warn_above_s: float = 1.5  # time the hips stay at their lowest between reps
+        fail_above_s: float = 3.0
+        band_lift: float = 0.05  # "at the lowest" = within this many torso lengths ...
+        band_frac: float = 0.1  # ... or this fraction of the rep's hip rise, whichever is larger
+
+    def __init__(self, params: Params | None = None) -> None:
+        self.params = params or self.Params()
+
+    def check(self, ctx: RepContext) -> CheckResult:
+        p, rep, k = self.params, ctx.rep, ctx.k
+        nxt = next((r for r in ctx.set_reps if r.top > rep.top), None)
+        if nxt is None:
+            return not_visible(self, "last rep of the set: no next rep to judge the bottom against")
+        a, b = rep.end, max(rep.end, nxt.start)
+        lift = np.asarray(k.lift[a : b + 1], dtype=float)
+        if not len(lift) or not np.isfinite(lift).all():
+            return not_visible(self, "the hips were not tracked between this rep and the next")
+        low = int(np.argmin(lift))
+        near = lift <= lift[low] + max(p.band_lift, p.band_frac * rep.lift)
+        i, j = next((i, j) for i, j in runs(near) if i <= low < j)
+        dt = float(np.median(np.diff(k.t))) if len(k.t) > 1 else 0.0
+        value = (j - i) * dt
+        if value > p.fail_above_s:
+            verdict = Verdict.FAIL
+        elif value > p.warn_above_s:
+            verdict = Verdict.WARN
+        else:
+            verdict = Verdict.PASS
+        detail = f"hips stayed at their lowest for {value:.1f} s before the next rep"
+        return judged(self, verdict, value, CUE, detail, (L_HIP, R_HIP))
+
+
+RULE = TensionAtBottom

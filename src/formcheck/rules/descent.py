@@ -1,0 +1,61 @@
+"""Controlled descent: the hips are lowered, not dropped."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+from formcheck.rules.base import CheckResult, RepContext, Verdict, came_down, judged, not_visible, went_up
+from formcheck.track import L_HIP, R_HIP
+
+CUE = "Lower your hips under control, at least as slowly as you lift them; don't drop."
+
+
+class ControlledDescent:
+    """The lowering (eccentric) is slow and controlled, never a drop.
+
+    S3: "lower your hips back down to the starting position in a controlled manner"; S4:
+    "control the descent by slowly lowering your hips"; S1: lower back down without touching
+    the floor. No seed gives a tempo. Measured from the end of the hold at the top to the
+    rep's end (20 % of the way up from the bottom), i.e. over some 70 % of the range. We
+    call it controlled when it takes at least `pass_min_s` (about 1 s over the whole range),
+    or when it is no faster than the lift (`min_ratio` × the ascent time, the common "lower
+    at least as slowly as you lift"); under `fail_below_s` the hips were dropped.
+    """
+
+    name: ClassVar[str] = "controlled_descent"
+    title: ClassVar[str] = "Controlled descent"
+    source: ClassVar[str] = "S4, S3, S1"
+    unit: ClassVar[str] = "s"
+    weight: ClassVar[float] = 0.5
+    order: ClassVar[int] = 90  # place in reports and `formcheck rules`
+
+    @dataclass(frozen=True)
+    class Params:
+        pass_min_s: float = 0.6  # lowering this long is controlled whatever the lift took
+        min_ratio: float = 0.8  # ... or no faster than this × the ascent time
+        fail_below_s: float = 0.3  # lowering faster than this is a drop
+
+    def __init__(self, params: Params | None = None) -> None:
+        self.params = params or self.Params()
+
+    def check(self, ctx: RepContext) -> CheckResult:
+        p, rep, t = self.params, ctx.rep, ctx.k.t
+        if not came_down(ctx):
+            return not_visible(self, "the clip ends before the descent")
+        descent = float(t[rep.end] - t[rep.hold_end])
+        ascent = float(t[rep.hold_start] - t[rep.start]) if went_up(ctx) else float("nan")
+        as_slow = math.isfinite(ascent) and descent >= p.min_ratio * ascent
+        if descent < p.fail_below_s:
+            verdict = Verdict.FAIL
+        elif descent >= p.pass_min_s or as_slow:
+            verdict = Verdict.PASS
+        else:
+            verdict = Verdict.WARN
+        lift = f"; the lift took {ascent:.1f} s" if math.isfinite(ascent) else ""
+        detail = f"lowering took {descent:.1f} s{lift}"
+        return judged(self, verdict, descent, CUE, detail, (L_HIP, R_HIP))
+
+
+RULE = ControlledDescent

@@ -1,0 +1,76 @@
+"""Heels down: the feet stay flat, the heels do not lift."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+from formcheck.rules.base import (
+    CheckResult,
+    RepContext,
+    all_in_view,
+    bottom_frame,
+    grade,
+    judged,
+    median_near,
+    near_leg_free,
+    needs_profile,
+    not_visible,
+    top_median,
+)
+from formcheck.track import L_HEEL, R_HEEL
+
+CUE = "Keep your feet flat and drive through your heels; don't come up onto your toes."
+
+
+class HeelsDown:
+    """The heels stay on the floor as the hips rise.
+
+    S1: "keep your feet flat on the ground. Don't raise your heels"; S0: "feel how your
+    heels rest on the floor"; S3 and S4: "drive through your heels". The seeds agree.
+    Measured as how much the heel rises above the toe from the bottom of the rep to the
+    top, in shin lengths (a per-frame scale that survives zoom), side views only. The foot
+    points are the model's weakest: on a dev clip with flat dark shoes the heel point
+    crept up the heel counter by 0.15 shin lengths, so only a clear lift (0.2 shin lengths,
+    some 8 cm on a 40 cm shin) warns.
+    """
+
+    name: ClassVar[str] = "heels_down"
+    title: ClassVar[str] = "Heels down"
+    source: ClassVar[str] = "S1, S0, S3, S4"
+    unit: ClassVar[str] = "shin"
+    weight: ClassVar[float] = 1.0
+    order: ClassVar[int] = 50  # place in reports and `formcheck rules`
+
+    @dataclass(frozen=True)
+    class Params:
+        warn_above_shin: float = 0.2  # heel rise from bottom to top, in shin lengths
+        fail_above_shin: float = 0.35
+
+    def __init__(self, params: Params | None = None) -> None:
+        self.params = params or self.Params()
+
+    def check(self, ctx: RepContext) -> CheckResult:
+        p, k, rep = self.params, ctx.k, ctx.rep
+        reason = needs_profile(k)
+        if reason:
+            return not_visible(self, reason)
+        if near_leg_free(ctx):
+            return not_visible(self, "the leg nearest the camera is the raised one (single-leg)")
+        if k.heel_height is None:
+            return not_visible(self, "heel height was not measured")
+        bottom = bottom_frame(ctx)
+        if bottom is None:
+            return not_visible(self, "the clip shows neither the bottom before nor after this top")
+        if not all_in_view(k.feet_in_view, min(bottom, rep.top), max(bottom, rep.top)):
+            return not_visible(self, "the feet are out of the picture")
+        value = top_median(k.heel_height, rep) - median_near(k.heel_height, bottom)
+        if not math.isfinite(value):
+            return not_visible(self, "the feet were not tracked")
+        verdict = grade(value, p.warn_above_shin, p.fail_above_shin)
+        detail = f"heel rose {value:+.2f} shin lengths above the toe from the bottom to the top"
+        return judged(self, verdict, value, CUE, detail, (L_HEEL, R_HEEL))
+
+
+RULE = HeelsDown

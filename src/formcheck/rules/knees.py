@@ -1,0 +1,79 @@
+"""Knees out: the knees track over the feet and do not cave in."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from formcheck.rules.base import (
+    FRONT_MAX_YAW_DEG,
+    CheckResult,
+    RepContext,
+    Verdict,
+    all_in_view,
+    judged,
+    needs_front,
+    not_visible,
+    single_leg,
+)
+from formcheck.track import L_KNEE, R_KNEE
+
+
+class KneesOut:
+    """Through the rep the knees stay at least as far apart as the ankles (no caving in).
+
+    S0: "keep your knees apart to the sides. They should not wrap inside when you push up
+    or down." S4 sets the feet shoulder-width with the toes slightly out (so knees that
+    track the toes sit a little wider than the ankles); S1's banded variation pushes the
+    thighs out. The seeds agree; none gives a number. Measured as the knee gap over the
+    ankle gap across the image, in front or oblique views only (a side view stacks the two
+    knees), on the narrowest moment of the rep (its 10th percentile, so one noisy frame
+    does not decide).
+    """
+
+    name: ClassVar[str] = "knees_out"
+    title: ClassVar[str] = "Knees out"
+    source: ClassVar[str] = "S0, S4, S1"
+    unit: ClassVar[str] = "ratio"
+    weight: ClassVar[float] = 1.5
+    order: ClassVar[int] = 60  # place in reports and `formcheck rules`
+
+    @dataclass(frozen=True)
+    class Params:
+        pass_min_ratio: float = 0.9  # knee gap / ankle gap: 1 = knees right over the ankles
+        fail_below_ratio: float = 0.75
+        max_yaw_deg: float = FRONT_MAX_YAW_DEG  # camera at most this far round from the front
+
+    def __init__(self, params: Params | None = None) -> None:
+        self.params = params or self.Params()
+
+    def check(self, ctx: RepContext) -> CheckResult:
+        p, k, rep = self.params, ctx.k, ctx.rep
+        reason = needs_front(k, p.max_yaw_deg)
+        if reason:
+            return not_visible(self, reason)
+        if single_leg(ctx.exercise):
+            return not_visible(self, "single-leg set: the knee gap needs both feet on the floor")
+        if not all_in_view(k.feet_in_view, rep.start, rep.end):
+            return not_visible(self, "the feet are out of the picture")
+        w = ctx.window("knee_width", rep.start, rep.end)
+        if not len(w):
+            return not_visible(self, "the knees were not tracked during the rep")
+        value = float(np.percentile(w, 10))
+        if not math.isfinite(value):
+            return not_visible(self, "the knees were not tracked during the rep")
+        if value >= p.pass_min_ratio:
+            verdict = Verdict.PASS
+        elif value >= p.fail_below_ratio:
+            verdict = Verdict.WARN
+        else:
+            verdict = Verdict.FAIL
+        cue = "Push your knees out over your toes as you drive up and lower down; don't let them cave in."
+        detail = f"knees {value:.2f} × as far apart as the ankles at their narrowest (1 = over the ankles)"
+        return judged(self, verdict, value, cue, detail, (L_KNEE, R_KNEE))
+
+
+RULE = KneesOut

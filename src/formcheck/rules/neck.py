@@ -1,0 +1,101 @@
+"""Neutral neck: the head stays with the body through the rep, not thrown back, not cranked."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+from formcheck.rules.base import (
+    CheckResult,
+    RepContext,
+    Verdict,
+    all_in_view,
+    bottom_frame,
+    judged,
+    median_near,
+    needs_profile,
+    not_visible,
+    top_median,
+)
+from formcheck.track import L_EAR, NOSE, R_EAR
+
+THROWN_BACK = "Keep your chin tucked and your eyes on one point ahead as the hips rise; don't throw your head back."
+EXTENDED = "Your neck arches back at the top: tuck your chin and keep head and torso moving as one."
+CRANKED = "Don't crank your chin to your chest: keep a neutral neck, eyes forward or towards your knees."
+
+
+def _wrap(deg: float) -> float:
+    return (deg + 180.0) % 360.0 - 180.0
+
+
+class NeutralNeck:
+    """The head keeps its place through the rep: it does not tip back (or crank forward) as the hips rise.
+
+    The seeds agree on the aim (a neutral cervical spine, S1; the neck "aligned with the
+    rest of your spine", S4; keep the head's position at the top, S0) and disagree on where
+    to look: S0 fixes the gaze 45° up, S1 says looking at the ceiling helps, S4 wants the
+    chin tucked and the gaze forward or down to the knees. So we do not judge where the
+    lifter looks, only how the head moves: how far the face tips back (up) from the bottom
+    of the rep to the top, in the room. S0 ("do not take your eyes off this point throughout
+    the entire movement") and S4 keep the head still; S1's "head, neck and tailbone in the
+    same line" lets it follow the torso. Middle: up to `warn_tip_deg` passes (the head may
+    follow the torso part of the way); more warns; and when the head also tips back further
+    than the torso itself (by `fail_neck_ext_deg`), the neck is extending: every seed calls
+    that a fault, so it fails. A chin driven to the chest (face tipping down by more than
+    `tuck_warn_deg`) warns (S1: "try not to tilt your neck down"; S4 allows the gaze
+    "slightly down", hence no fail).
+
+    Limits: a 2-D pose gives no spine, only ears, eyes, nose and shoulders, so the static
+    head-on-torso angle cannot be judged reliably (the shoulder point sits on the joint, not
+    the spine); the change over a rep is what separated the dev clips, with a margin of
+    only ~5° (head thrown back: 20-22°; gaze kept forward: 5-11°). Side views only.
+    """
+
+    name: ClassVar[str] = "neutral_neck"
+    title: ClassVar[str] = "Neutral neck"
+    source: ClassVar[str] = "S1, S4, S0"
+    unit: ClassVar[str] = "deg"
+    weight: ClassVar[float] = 1.0
+    order: ClassVar[int] = 80  # place in reports and `formcheck rules`
+
+    @dataclass(frozen=True)
+    class Params:
+        warn_tip_deg: float = 15.0  # face tips back (up) more than this from bottom to top
+        fail_neck_ext_deg: float = 10.0  # ... and more than the torso tips back, by this
+        tuck_warn_deg: float = 25.0  # face tips down (chin to chest) more than this
+
+    def __init__(self, params: Params | None = None) -> None:
+        self.params = params or self.Params()
+
+    def check(self, ctx: RepContext) -> CheckResult:
+        p, k, rep = self.params, ctx.k, ctx.rep
+        reason = needs_profile(k)
+        if reason:
+            return not_visible(self, reason)
+        if k.head_pitch is None:
+            return not_visible(self, "head pitch was not measured")
+        bottom = bottom_frame(ctx)
+        if bottom is None:
+            return not_visible(self, "the clip shows neither the bottom before nor after this top")
+        if not all_in_view(k.head_in_view, min(bottom, rep.top), max(bottom, rep.top)):
+            return not_visible(self, "the head is out of the picture")
+        head = _wrap(top_median(k.head_pitch, rep) - median_near(k.head_pitch, bottom))
+        torso = median_near(k.torso, bottom) - top_median(k.torso, rep)  # tips back = shoulders drop
+        if not (math.isfinite(head) and math.isfinite(torso)):
+            return not_visible(self, "the head or torso was not tracked")
+        neck_ext = head - torso
+        if head > p.warn_tip_deg and neck_ext > p.fail_neck_ext_deg:
+            verdict, cue = Verdict.FAIL, EXTENDED
+        elif head > p.warn_tip_deg:
+            verdict, cue = Verdict.WARN, THROWN_BACK
+        elif head < -p.tuck_warn_deg:
+            verdict, cue = Verdict.WARN, CRANKED
+        else:
+            verdict, cue = Verdict.PASS, ""
+        way = "back (face up)" if head >= 0 else "forward (chin down)"
+        detail = f"head tipped {abs(head):.0f}° {way} from the bottom to the top; torso tipped back {torso:.0f}°"
+        return judged(self, verdict, head, cue, detail, (NOSE, L_EAR, R_EAR))
+
+
+RULE = NeutralNeck

@@ -1,0 +1,56 @@
+"""Pause and squeeze at the top."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from formcheck.rules.base import CheckResult, RepContext, Verdict, judged, not_visible, seen_around
+from formcheck.track import L_HIP, R_HIP
+
+CUE = "Pause at the top and squeeze your glutes for a second or two before lowering."
+
+
+class PauseAtTop:
+    """The lifter holds the top and squeezes before lowering.
+
+    S0: "a five-second compression of the glutes at the top"; S1: "hold at the top for a
+    couple of seconds"; S4: "a one to two-second pause at the top" (and "pause briefly ...
+    to squeeze"); S2: pause "at the peak of contraction"; S3: "squeeze your glutes at the
+    top". They agree on a pause and disagree on its length: 1-2 s (S4), ~2 s (S1), 5 s (S0,
+    as a programme for a few reps). Middle: S4's lower bound, 1 s, passes; a shorter pause
+    warns; no pause at all (the hips bounce off the top) fails. The hold is the time the hip
+    angle stays within a few degrees of the top (reps.py: 5° or 10 % of the rep's range).
+    """
+
+    name: ClassVar[str] = "pause_at_top"
+    title: ClassVar[str] = "Pause and squeeze at the top"
+    source: ClassVar[str] = "S4, S1, S0, S2, S3"
+    unit: ClassVar[str] = "s"
+    weight: ClassVar[float] = 0.5
+    order: ClassVar[int] = 30  # place in reports and `formcheck rules`
+
+    @dataclass(frozen=True)
+    class Params:
+        pass_min_s: float = 1.0  # hold at the top
+        fail_below_s: float = 0.3
+
+    def __init__(self, params: Params | None = None) -> None:
+        self.params = params or self.Params()
+
+    def check(self, ctx: RepContext) -> CheckResult:
+        p, rep = self.params, ctx.rep
+        if not seen_around(ctx.k.hip_ext, rep.hold_start, rep.hold_end):
+            return not_visible(self, "the clip (or a tracking gap) cuts the hold at the top")
+        value = rep.hold_s
+        if value >= p.pass_min_s:
+            verdict = Verdict.PASS
+        elif value >= p.fail_below_s:
+            verdict = Verdict.WARN
+        else:
+            verdict = Verdict.FAIL
+        detail = f"held the top for {value:.1f} s"
+        return judged(self, verdict, value, CUE, detail, (L_HIP, R_HIP))
+
+
+RULE = PauseAtTop

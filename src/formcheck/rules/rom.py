@@ -1,0 +1,62 @@
+"""Range of motion kept across the set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from formcheck.rules.base import HIP_EXT_MAX_PLAUSIBLE_DEG, CheckResult, RepContext, Verdict, judged, not_visible
+from formcheck.track import L_HIP, R_HIP
+
+CUE = "Use the full range every rep: lower all the way and drive all the way up, as on your best rep."
+
+
+class ConsistentRange:
+    """Every rep travels (nearly) as far as the set's best rep.
+
+    S4: "ensure your body forms a straight line ... at the top of every repetition"; S3:
+    "focus on maintaining proper form ... throughout"; S1: lower back down (all the way,
+    short of the floor). Reps that shrink as the set goes on (fatigue, cutting the bottom
+    or the top) lose stimulus. Measured as the rep's hip-extension range (top minus the
+    lower bottom) as a percentage of the largest range among the set's full reps. A rep the
+    clip cuts is still compared (its range is that of the half cycle the clip shows); reps
+    whose top is an impossible pose (a hip angle over 250°, from a cut) are left out of the
+    reference.
+    """
+
+    name: ClassVar[str] = "consistent_rom"
+    title: ClassVar[str] = "Range of motion kept"
+    source: ClassVar[str] = "S4, S3, S1"
+    unit: ClassVar[str] = "%"
+    weight: ClassVar[float] = 1.0
+    order: ClassVar[int] = 110  # place in reports and `formcheck rules`
+
+    @dataclass(frozen=True)
+    class Params:
+        pass_min_pct: float = 85.0  # rep range as a share of the set's best range
+        fail_below_pct: float = 70.0
+
+    def __init__(self, params: Params | None = None) -> None:
+        self.params = params or self.Params()
+
+    def check(self, ctx: RepContext) -> CheckResult:
+        p, rep = self.params, ctx.rep
+        sane = [r for r in ctx.set_reps if not ctx.at("hip_ext", r.top) > HIP_EXT_MAX_PLAUSIBLE_DEG]
+        pool = [r for r in sane if r.full] or sane
+        if len(ctx.set_reps) < 2 or not pool:
+            return not_visible(self, "a single rep: nothing to compare it with")
+        best = max(r.rom_deg for r in pool)
+        if best <= 0:
+            return not_visible(self, "no rep with a measurable range")
+        value = 100.0 * rep.rom_deg / best
+        if value >= p.pass_min_pct:
+            verdict = Verdict.PASS
+        elif value >= p.fail_below_pct:
+            verdict = Verdict.WARN
+        else:
+            verdict = Verdict.FAIL
+        detail = f"range {rep.rom_deg:.0f}° = {value:.0f} % of the set's best ({best:.0f}°)"
+        return judged(self, verdict, value, CUE, detail, (L_HIP, R_HIP))
+
+
+RULE = ConsistentRange
