@@ -14,7 +14,7 @@ what keeps squats, deadlifts and dead bugs at zero reps.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.signal import find_peaks
@@ -31,7 +31,8 @@ class RepsConfig:
     max_top_knee_deg: float = 155.0  # at the top the knees stay bent (feet planted)
     min_period_s: float = 0.6  # two tops closer than this are one rep
     min_segment_s: float = 0.5  # tracked stretches shorter than this are ignored
-    partial_frac: float = 0.6  # a rep with less range than this × the set's median is partial
+    partial_frac: float = 0.6  # a rep with less range than this × the set's typical best is partial
+    best_quantile: float = 0.75  # the set's "typical best" range: this quantile of its reps' ranges
     edge_frac: float = 0.2  # a rep starts/ends where it is this fraction of the way up from the bottom
     hold_band_deg: float = 5.0  # within this of the top counts as holding the lockout
     hold_band_frac: float = 0.1  # ... or this fraction of the rep's range, whichever is larger
@@ -184,11 +185,12 @@ def _mark_short(reps: list[Rep], cfg: RepsConfig) -> list[Rep]:
     full = [r.rom_deg for r in reps if r.full]
     if not full:
         return reps
-    ref = float(np.median(full))
+    # A high quantile, not the maximum: one glitch of the tracker must not demote every rep.
+    ref = float(np.quantile(full, cfg.best_quantile))
     out = []
     for r in reps:
         if r.full and r.rom_deg < cfg.partial_frac * ref:
             pct = round(100 * r.rom_deg / ref)
-            r = Rep(**{**r.__dict__, "partial": True, "reason": f"only {pct} % of the set's usual range"})
+            r = replace(r, partial=True, reason=f"only {pct} % of the range of the set's best reps")
         out.append(r)
     return out
