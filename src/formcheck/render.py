@@ -1,0 +1,235 @@
+"""The annotated video and each rep's key frame, drawn from an `Analysis`.
+
+Drawing never computes: every angle, rep, phase and verdict comes from the Analysis (the
+phase of a frame is read off its rep's start/hold/end frames); this module only places it,
+with the annotators in `formcheck.annotators`. Sizes scale with the frame, so text stays
+readable on a phone for landscape and portrait clips alike. Frame i of the video is row i
+of the pose track; the output keeps the source's size, rate, orientation and frame count.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from formcheck.annotators import (
+    RGB,
+    VERDICT_COLOR,
+    AngleAnnotator,
+    BadgeAnnotator,
+    BadgeCard,
+    CounterAnnotator,
+    SkeletonAnnotator,
+)
+from formcheck.atomic import atomic_path
+from formcheck.errors import OutputError
+from formcheck.exercise import Exercise
+from formcheck.kinematics import LEFT, RIGHT, View
+from formcheck.pipeline import Analysis
+from formcheck.reps import Rep
+from formcheck.rules.base import Verdict
+from formcheck.track import SKELETON
+from formcheck.video import iter_frames, probe
+
+# Angles drawn at their joints: (kinematics series, label, index into kinematics.LEFT/RIGHT
+# = shoulder, hip, knee, ankle, heel, foot, ear). These are the measures the rules read.
+ANGLES: tuple[tuple[str, str, int], ...] = (
+    ("hip_ext", "hip", 1),
+    ("knee", "knee", 2),
+    ("shin", "shin", 3),
+    ("neck", "neck", 0),
+)
+PHASE_LABEL = {"ascent": "ascent ↑", "descent": "descent ↓", "top hold": "top hold", "bottom": "bottom"}
+BADGE_S = 1.75  # how long a rep's verdicts stay on screen after it ends
+
+
+@dataclass(frozen=True)
+class FrameState:
+    """What the overlay says at one frame: rep count, phase, and whose verdicts are on screen."""
+
+    done: int  # full reps finished by this frame
+    total: int  # full reps in the set
+    rep: int | None  # index of the rep in progress
+    phase: str  # bottom / ascent / top hold / descent, "" when no lifter or no exercise
+    badges: int | None  # index of the rep whose verdicts are shown
+
+
+def phase_of(rep: Rep, i: int) -> str:
+    if i < rep.hold_start:
+        return "ascent"
+    return "top hold" if i <= rep.hold_end else "descent"
+
+
+def timeline(a: Analysis, badge_s: float = BADGE_S) -> list[FrameState]:
+    """One FrameState per frame of the track, read off the reps' frames."""
+    t, seen = a.smoothed.t, a.smoothed.detected
+    total, active = len(a.full_reps), a.exercise != Exercise.NONE
+    out = []
+    for i in range(len(t)):
+        done = sum(1 for r in a.reps if r.full and r.end <= i)
+        rep = next((j for j, r in enumerate(a.reps) if r.start <= i <= r.end), None)
+        phase = phase_of(a.reps[rep], i) if rep is not None else ("bottom" if active and seen[i] else "")
+        shown = [j for j, r in enumerate(a.reps) if r.end <= i and t[i] - t[r.end] < badge_s]
+        out.append(FrameState(done, total, rep, phase, shown[-1] if shown else None))
+    return out
+
+class Overlay:
+    """Every annotator for one clip, sized to its frames: `annotate(scene, i, state)`.
+
+    A rep's verdict card goes in the corner that covers the fewest body joints over the
+    `card_frames` frames it is shown for, chosen once per rep so it does not jump around.
+    """
+
+    def __init__(self, a: Analysis, width: int, height: int, card_frames: int = 1,
+                 angles: Sequence[tuple[str, str, int]] = ANGLES) -> None:
+        self.a, self.width, self.height, self.card_frames = a, width, height, max(1, card_frames)
+        u = (width + height) / 200.0  # text scales with the frame, landscape or portrait
+        self.margin = m = max(6, round(1.6 * u))
+        sx, sy = width / (a.smoothed.width or width), height / (a.smoothed.height or height)
+        self.pose = a.smoothed.image[..., :2] * np.array([sx, sy])
+        near, far = (RIGHT, LEFT) if a.k.view == View.SIDE_RIGHT else (LEFT, RIGHT)
+        vis = a.smoothed.visibility
+        if not a.k.view.is_side and len(vis) and np.nanmean(vis[:, RIGHT[1]]) > np.nanmean(vis[:, LEFT[1]]):
+            near, far = RIGHT, LEFT
+        self.far = frozenset(far) if a.k.view.is_side else frozenset()
+        self.angles = [(near[j], label, getattr(a.k, name)) for name, label, j in angles]
+        self.skeleton = SkeletonAnnotator(max(2, round(0.35 * u)), max(2, round(0.5 * u)))
+        self.angle = AngleAnnotator(max(10, round(2.3 * u)))
+        self.counter = CounterAnnotator(max(10, round(2.4 * u)), m)
+        self.badges = BadgeAnnotator(max(10, round(2.4 * u)), m, width - m)
+        self._cards: dict[int, tuple[BadgeCard, tuple[int, int]]] = {}
+
+    def highlight(self, rep: int) -> dict[int, RGB]:
+        """Body parts of the rep's faults, fail over warn."""
+        out: dict[int, RGB] = {}
+        for c in sorted(self.a.checks[rep], key=lambda c: c.verdict == Verdict.FAIL):
+            if c.verdict in (Verdict.WARN, Verdict.FAIL):
+                out.update(dict.fromkeys(c.landmarks, VERDICT_COLOR[c.verdict]))
+        return out
+
+    def card(self, j: int, i: int) -> tuple[BadgeCard, tuple[int, int]]:
+        if j not in self._cards:
+            rep, score = self.a.reps[j], self.a.scores[j]
+            if rep.partial:
+                card = self.badges.card((), "Partial rep (not counted)", rep.reason)
+            else:
+                head = f"Rep {j + 1}" + (f" · {score:.0f}/100" if score is not None else "")
+                card = self.badges.card(self.a.checks[j], head)
+            self._cards[j] = card, self._place(card, i)
+        return self._cards[j]
+
+    def _place(self, card: BadgeCard, i: int) -> tuple[int, int]:
+        m, w, h = self.margin // 2, card.width, card.height
+        below_hud = self.margin + self.counter.height()
+        right, bottom = self.width - m - w, self.height - m - h
+        top_right = m if right > self.margin * 14 else below_hud  # beside the counter if there is room
+        corners = [(right, top_right), (right, bottom), (m, below_hud), (m, bottom)]
+        joints = [j for bone in SKELETON for j in bone]
+        pts = self.pose[i : i + self.card_frames][:, joints].reshape(-1, 2)
+        pts = pts[np.isfinite(pts).all(axis=1)]
+
+        def covered(xy: tuple[int, int]) -> int:
+            x, y = xy
+            inside = (pts[:, 0] >= x) & (pts[:, 0] <= x + w) & (pts[:, 1] >= y) & (pts[:, 1] <= y + h)
+            return int(inside.sum())
+
+        return min(corners, key=covered)  # ties: the first, top right
+
+    def annotate(self, scene: np.ndarray, i: int, s: FrameState | None) -> np.ndarray:
+        if i < len(self.pose):
+            pose = self.pose[i]
+            hl = self.highlight(s.badges) if s is not None and s.badges is not None else {}
+            self.skeleton.annotate(scene, pose, hl, self.far)
+            labels = [(j, f"{label} {v[i]:.0f}°") for j, label, v in self.angles if np.isfinite(v[i])]
+            self.angle.annotate(scene, pose, labels)
+        if s is None:
+            return scene
+        sub = PHASE_LABEL.get(s.phase, s.phase)
+        if s.rep is not None:
+            sub = f"{'partial' if self.a.reps[s.rep].partial else f'rep {s.rep + 1}'} · {sub}"
+        self.counter.annotate(scene, f"REPS {s.done}/{s.total}", sub)
+        if s.badges is not None:
+            self.badges.annotate(scene, *self.card(s.badges, i))
+        return scene
+
+
+def _fps(a: Analysis, info_fps: float) -> float:
+    if info_fps > 0:
+        return info_fps
+    if a.track.fps > 0:
+        return a.track.fps
+    t = a.track.t
+    return float(1.0 / np.median(np.diff(t))) if len(t) > 1 else 30.0
+
+
+def annotate_video(video: Path, analysis: Analysis, out: Path, *, badge_s: float = BADGE_S) -> None:
+    """The original video, every frame at its size and rate, with the overlay drawn on it."""
+    info = probe(video)
+    states = timeline(analysis, badge_s)
+    fps = _fps(analysis, info.fps)
+    overlay = Overlay(analysis, info.width, info.height, card_frames=round(badge_s * fps))
+    with atomic_path(out) as tmp:
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps,
+                                 (info.width, info.height))
+        try:
+            if not writer.isOpened():
+                raise OutputError(f"cannot write {out}: OpenCV could not open an MPEG-4 writer for it")
+            for f in iter_frames(video, prefetch=2):
+                img = _fit(f.image, info.width, info.height)
+                overlay.annotate(img, f.index, states[f.index] if f.index < len(states) else None)
+                writer.write(cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+        finally:
+            writer.release()
+        if tmp.stat().st_size == 0:
+            raise OutputError(f"cannot write {out}: the video encoder wrote nothing")
+
+
+def _fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """A writable frame of the announced size (GIF frames are read-only; sizes rarely drift)."""
+    if image.shape[:2] != (height, width):
+        return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    return image if image.flags.writeable else image.copy()
+
+
+def annotated_tops(video: Path, analysis: Analysis) -> list[np.ndarray | None]:
+    """Each rep's top frame (RGB) with its verdicts and faults drawn on it; None if undecodable."""
+    tops = {r.top for r in analysis.reps}
+    frames: dict[int, np.ndarray] = {}
+    if tops:
+        with contextlib.closing(iter_frames(video, prefetch=2)) as stream:
+            for f in stream:
+                if f.index in tops:
+                    frames[f.index] = f.image
+                if f.index >= max(tops):
+                    break
+    states = timeline(analysis, 0.0)
+    out: list[np.ndarray | None] = []
+    for j, rep in enumerate(analysis.reps):
+        img = frames.get(rep.top)
+        if img is None:
+            out.append(None)
+            continue
+        img = img.copy()
+        Overlay(analysis, img.shape[1], img.shape[0]).annotate(img, rep.top, replace(states[rep.top], badges=j))
+        out.append(img)
+    return out
+
+
+def write_keyframes(video: Path, analysis: Analysis, out_dir: Path) -> list[Path]:
+    """repNN_top.png per rep, each written atomically."""
+    written = []
+    for j, img in enumerate(annotated_tops(video, analysis)):
+        if img is None:
+            continue
+        path = Path(out_dir) / f"rep{j + 1:02d}_top.png"
+        with atomic_path(path) as tmp:
+            if not cv2.imwrite(os.fspath(tmp), cv2.cvtColor(img, cv2.COLOR_RGB2BGR)):
+                raise OutputError(f"cannot write {path}: PNG encoding failed")
+        written.append(path)
+    return written
