@@ -194,11 +194,21 @@ def came_down(ctx: RepContext) -> bool:
 
 
 def bottom_frame(ctx: RepContext) -> int | None:
-    """A frame near the bottom of the rep: its start, or its end if the clip began at the top."""
+    """The lowest frame before the rep's top (after it, if the clip began at the top); None if neither shows.
+
+    A rep starts and ends 20 % of the way up (reps.py); from there, walk down to the trough.
+    """
+    s = ctx.k.hip_ext
     if went_up(ctx):
-        return ctx.rep.start
+        i = ctx.rep.start
+        while i > 0 and np.isfinite(s[i - 1]) and s[i - 1] <= s[i]:
+            i -= 1
+        return int(i)
     if came_down(ctx):
-        return ctx.rep.end
+        i = ctx.rep.end
+        while i < len(s) - 1 and np.isfinite(s[i + 1]) and s[i + 1] <= s[i]:
+            i += 1
+        return int(i)
     return None
 
 

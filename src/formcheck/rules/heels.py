@@ -32,8 +32,8 @@ class HeelsDown:
     Measured as how much the heel rises above the toe from the bottom of the rep to the
     top, in shin lengths (a per-frame scale that survives zoom), side views only. The foot
     points are the model's weakest: on a dev clip with flat dark shoes the heel point
-    crept up the heel counter by 0.15 shin lengths, so only a clear lift (0.2 shin lengths,
-    some 8 cm on a 40 cm shin) warns.
+    crept up the heel counter by 0.15-0.17 shin lengths, so only a clear lift (0.25 shin
+    lengths, some 10 cm on a 40 cm shin: up on the toes) warns; a small lift goes unseen.
     """
 
     name: ClassVar[str] = "heels_down"
@@ -45,8 +45,8 @@ class HeelsDown:
 
     @dataclass(frozen=True)
     class Params:
-        warn_above_shin: float = 0.2  # heel rise from bottom to top, in shin lengths
-        fail_above_shin: float = 0.35
+        warn_above_shin: float = 0.25  # heel rise from bottom to top, in shin lengths
+        fail_above_shin: float = 0.4
 
     def __init__(self, params: Params | None = None) -> None:
         self.params = params or self.Params()

@@ -39,8 +39,9 @@ class NeutralNeck:
     lifter looks, only how the head moves: how far the face tips back (up) from the bottom
     of the rep to the top, in the room. S0 ("do not take your eyes off this point throughout
     the entire movement") and S4 keep the head still; S1's "head, neck and tailbone in the
-    same line" lets it follow the torso. Middle: up to `warn_tip_deg` passes (the head may
-    follow the torso part of the way); more warns; and when the head also tips back further
+    same line" lets it follow the torso, which tips back 25-40° from the bottom to the top on
+    the dev clips. Middle: up to `warn_tip_deg` (20°, about half the torso's tip) passes;
+    more warns; and when the head also tips back further
     than the torso itself (by `fail_neck_ext_deg`), the neck is extending: every seed calls
     that a fault, so it fails. A chin driven to the chest (face tipping down by more than
     `tuck_warn_deg`) warns (S1: "try not to tilt your neck down"; S4 allows the gaze
@@ -48,8 +49,8 @@ class NeutralNeck:
 
     Limits: a 2-D pose gives no spine, only ears, eyes, nose and shoulders, so the static
     head-on-torso angle cannot be judged reliably (the shoulder point sits on the joint, not
-    the spine); the change over a rep is what separated the dev clips, with a margin of
-    only ~5° (head thrown back: 20-22°; gaze kept forward: 5-11°). Side views only.
+    the spine, and it did not separate the dev clips); the change over a rep did, with a
+    small margin: head thrown back 27-30°, gaze kept forward 12-18°. Side views only.
     """
 
     name: ClassVar[str] = "neutral_neck"
@@ -61,7 +62,7 @@ class NeutralNeck:
 
     @dataclass(frozen=True)
     class Params:
-        warn_tip_deg: float = 15.0  # face tips back (up) more than this from bottom to top
+        warn_tip_deg: float = 20.0  # face tips back (up) more than this from bottom to top
         fail_neck_ext_deg: float = 10.0  # ... and more than the torso tips back, by this
         tuck_warn_deg: float = 25.0  # face tips down (chin to chest) more than this
 

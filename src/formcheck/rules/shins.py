@@ -77,7 +77,7 @@ class VerticalShins:
         else:
             verdict = Verdict.WARN
         lean = "ahead of" if shin > 0 else "behind"
-        detail = f"knee {knee:.0f}° at the top (90° ideal); knee {abs(shin):.0f}° {lean} the ankle (0° = vertical shin)"
+        detail = f"knee {knee:.0f}° at the top (90° ideal); shin {abs(shin):.0f}° off vertical, knee {lean} the ankle"
         side = (L_KNEE, L_ANKLE, R_KNEE, R_ANKLE)
         return judged(self, verdict, knee, cue, detail, side)
 
