@@ -59,7 +59,8 @@ def _pool_pass(queue: deque[Job], s: Settings, fn: JobFn, on_done: OnResult, wor
     """Run jobs from `queue` until it is empty (returns []) or a worker dies (returns jobs in flight)."""
     ctx = multiprocessing.get_context("spawn")
     before = set(multiprocessing.active_children())
-    pool = ProcessPoolExecutor(min(workers, len(queue)), mp_context=ctx, initializer=_worker_init)
+    pool = ProcessPoolExecutor(min(workers, len(queue)), mp_context=ctx, initializer=_worker_init,
+                               initargs=(os.getpid(),))
     running: dict[Future[Record], Job] = {}
     stopping = False
     try:
@@ -91,11 +92,15 @@ def _pool_pass(queue: deque[Job], s: Settings, fn: JobFn, on_done: OnResult, wor
         pool.shutdown(wait=not stopping, cancel_futures=True)
 
 
-def _worker_init() -> None:
-    """Workers leave stopping to the batch (SIGINT ignored) and exit cleanly on SIGTERM or orphaning."""
+def _worker_init(parent: int) -> None:
+    """Workers leave stopping to the batch (SIGINT ignored) and exit cleanly on SIGTERM or orphaning.
+
+    `parent` comes from the batch: a worker still starting when the batch is killed is already an
+    orphan here, so its own getppid() would name the wrong parent.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_term)
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
 def _exit_on_term(signum: int, _frame: object) -> None:
@@ -106,9 +111,9 @@ def _watch_parent(parent: int) -> None:
     """A batch killed with -9 cannot stop its workers; they notice and leave on their own."""
     while os.getppid() == parent:
         time.sleep(0.5)
-    os.kill(os.getpid(), signal.SIGTERM)
-    time.sleep(10)
-    os._exit(1)
+    os.kill(os.getpid(), signal.SIGTERM)  # clean exit if the main thread is in Python code
+    time.sleep(3)
+    os._exit(1)  # it was blocked in native code: any temp file left is removed on resume
 
 
 def _call(fn: JobFn, job: Job, s: Settings) -> Record:

@@ -1,0 +1,379 @@
+"""`formcheck batch`: every result and every error, resume, kill-safety, and Ray = local.
+
+Inputs are the shipped pose tracks (samples/*.npz: re-scoring needs no pose model) plus broken
+files made here; the dev-video test runs the model on the two shortest clips only.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from formcheck import batch
+from formcheck.batch import STATE_DIR, Job, Settings, discover, make_jobs, run_batch, run_job
+from formcheck.cli.batch import app
+from formcheck.errors import ExitCode, FormcheckError, InputNotFound, OutputError
+from formcheck.pipeline import analyze_path
+from formcheck.report import build, to_json
+
+SHIPPED = Path(__file__).resolve().parents[1] / "samples"
+GOOD = "glute_bridge_BE-PROJECTS2018_GroupNo23.npz"
+OTHER = "glute_bridge_isaiahwong_Wong-Fit.npz"
+NOTHING = "not_a_thrust_dead_bug_lenagalanova8.npz"
+TEMP = re.compile(r"^\..+\.[a-z0-9_]{8}\.[A-Za-z0-9]+$")
+
+
+def sample(name: str) -> Path:
+    p = SHIPPED / name
+    if not p.is_file():
+        pytest.skip(f"shipped track {p.name} not found (scripts/make_samples.py makes it)")
+    return p
+
+
+def make_inputs(root: Path) -> Path:
+    """Two tracks with the same stem in different folders, one with nothing to score, three broken."""
+    src = root / "in"
+    for rel, name in (("a", GOOD), ("b", GOOD), ("b", OTHER), ("", NOTHING)):
+        (src / rel).mkdir(parents=True, exist_ok=True)
+        shutil.copy(sample(name), src / rel / name)
+    (src / "broken").mkdir()
+    (src / "broken" / "empty.mp4").write_bytes(b"")
+    (src / "broken" / "random.mov").write_bytes(os.urandom(4096))
+    (src / "broken" / "text.mp4").write_text("this is not a video\n" * 20)
+    (src / "broken" / "notes.txt").write_text("not an input: wrong extension")
+    (src / ".hidden.mp4").write_bytes(b"hidden files are skipped")
+    return src
+
+
+def summary(out: Path) -> dict[str, dict[str, str]]:
+    with (out / "summary.csv").open(newline="", encoding="utf-8") as fh:
+        return {row["name"]: row for row in csv.DictReader(fh)}
+
+
+def reports(out: Path) -> dict[str, str]:
+    files = sorted(p for p in out.rglob("*.json") if STATE_DIR not in p.parts)
+    return {p.relative_to(out).as_posix(): p.read_text() for p in files}
+
+
+def temp_files(out: Path) -> list[Path]:
+    return [p for p in out.rglob("*") if TEMP.match(p.name)]
+
+
+# ---- discovery and names -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        pytest.param(["x/clip.mp4", "y/clip.mp4"], ["x/clip", "y/clip"], id="same-stem-in-two-folders"),
+        pytest.param(["clip.mp4", "clip.mov"], ["clip.mp4", "clip.mov"], id="same-stem-two-extensions"),
+        pytest.param(["d/e/one.mp4"], ["one"], id="single-file-flat"),
+        pytest.param(["summary.mp4", "index.npz", "ok.gif"], ["summary.mp4", "index.npz", "ok"], id="reserved-names"),
+        pytest.param(["Clip.mp4", "clip.MP4"], ["Clip.mp4", "clip.MP4~2"], id="case-only-difference"),
+    ],
+)
+def test_output_names_never_clash(tmp_path: Path, files: list[str], expected: list[str]) -> None:
+    names = [j.name for j in make_jobs([tmp_path / f for f in files])]
+    assert names == expected
+    assert len({n.lower() for n in names}) == len(names)
+
+
+def test_discover_walks_folders_expands_quoted_globs_and_skips_the_output(tmp_path: Path) -> None:
+    src = make_inputs(tmp_path)
+    out = src / "results"
+    (out / "old").mkdir(parents=True)
+    (out / "old" / "annotated.mp4").write_bytes(b"an earlier output, not an input")
+    found = {p.relative_to(src).as_posix() for p in discover([src], out)}
+    assert found == {f"a/{GOOD}", f"b/{GOOD}", f"b/{OTHER}", NOTHING,
+                     "broken/empty.mp4", "broken/random.mov", "broken/text.mp4"}
+    globbed = {p.name for p in discover([str(src / "**" / "*.npz")], out)}
+    assert globbed == {GOOD, OTHER, NOTHING}
+    assert [p.name for p in discover([src / "broken" / "notes.txt"])] == ["notes.txt"]  # named = wanted
+
+
+@pytest.mark.parametrize(
+    ("arg", "error"),
+    [
+        pytest.param("missing.mp4", InputNotFound, id="missing-file"),
+        pytest.param("*.nothing", InputNotFound, id="glob-without-match"),
+        pytest.param("empty_dir", InputNotFound, id="folder-without-videos"),
+        pytest.param("out/inside.mp4", FormcheckError, id="input-inside-output"),
+    ],
+)
+def test_discover_errors(tmp_path: Path, arg: str, error: type[Exception]) -> None:
+    (tmp_path / "empty_dir").mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "inside.mp4").write_bytes(b"x")
+    with pytest.raises(error):
+        discover([str(tmp_path / arg)], tmp_path / "out")
+
+
+# ---- a batch: every result, every error --------------------------------------------------
+
+
+def test_batch_gives_every_result_and_every_error(tmp_path: Path) -> None:
+    src = make_inputs(tmp_path)
+    out = tmp_path / "out with <odd> & \"name\""
+    result = CliRunner().invoke(app, [str(src), "--out", str(out), "--workers", "2", "--csv"])
+    assert result.exit_code == ExitCode.SOME_FAILED, result.output
+    rows = summary(out)
+    assert {n: r["status"] for n, r in rows.items()} == {
+        f"a/{GOOD[:-4]}": "ok", f"b/{GOOD[:-4]}": "ok", f"b/{OTHER[:-4]}": "ok",
+        NOTHING[:-4]: "nothing_to_score",
+        "broken/empty": "error", "broken/random": "error", "broken/text": "error",
+    }
+    for name in ("broken/empty", "broken/random", "broken/text"):
+        assert rows[name]["exit_code"] == str(int(ExitCode.NOT_A_VIDEO))
+        assert rows[name]["message"].startswith(str(src / name))
+        assert rows[name]["report"] == ""
+        assert not (out / f"{name}.json").exists()
+    assert rows[NOTHING[:-4]]["exit_code"] == str(int(ExitCode.NOTHING_TO_SCORE))
+    # each report is byte for byte what single-file mode builds
+    for name, src_file in ((f"a/{GOOD[:-4]}", src / "a" / GOOD), (NOTHING[:-4], src / NOTHING)):
+        assert (out / f"{name}.json").read_text() == to_json(build(analyze_path(src_file)))
+        assert (out / f"{name}.csv").read_text().startswith("source,exercise,view,index")
+        assert rows[name]["report"] == f"{name}.json"
+    page = (out / "index.html").read_text()
+    for name, row in rows.items():
+        assert name in page
+        if row["report"]:
+            assert f'href="{row["report"]}"' in page
+    assert "error" in result.output and "broken/empty" in result.output
+    assert not temp_files(out)
+
+
+def test_only_scored_files_exit_zero_and_html_escapes_names(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    odd = 'a<b>&"c\'.npz'
+    shutil.copy(sample(GOOD), src / odd)
+    shutil.copy(sample(NOTHING), src / NOTHING)
+    res = run_batch([src], Settings.create(tmp_path / "out"), workers=1)
+    assert res.exit_code == ExitCode.OK
+    assert [r.status for r in res.records] == ["ok", "nothing_to_score"]
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert "a&lt;b&gt;&amp;&quot;c&#x27;" in page and "<b>" not in page
+    assert 'href="a%3Cb%3E%26%22c%27.json"' in page
+
+
+def test_a_worker_that_dies_fails_only_its_own_file(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in (GOOD, OTHER, NOTHING):
+        shutil.copy(sample(name), src / name)
+    res = run_batch([src], Settings.create(tmp_path / "out"), workers=2, job_fn=die_on_other)
+    status = {r.name: (r.status, r.message) for r in res.records}
+    assert status[GOOD[:-4]][0] == "ok" and status[NOTHING[:-4]][0] == "nothing_to_score"
+    assert status[OTHER[:-4]] == ("error", batch_engines().CRASHED)
+    assert res.exit_code == ExitCode.SOME_FAILED
+
+
+def die_on_other(job: Job, s: Settings) -> batch.Record:
+    """Runs in a worker: dies like a native crash on one file."""
+    if job.name == OTHER[:-4]:
+        os._exit(3)
+    return run_job(job, s)
+
+
+def batch_engines():  # the module, imported where the test needs it
+    from formcheck import batch_engines as module
+
+    return module
+
+
+# ---- resume ----------------------------------------------------------------------------------
+
+
+def test_resume_skips_complete_results_and_redoes_changed_content_or_settings(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in (GOOD, OTHER, NOTHING):
+        shutil.copy(sample(name), src / name)
+    (src / "broken.mp4").write_bytes(b"")
+    out = tmp_path / "out"
+    first = run_batch([src], Settings.create(out), workers=2)
+    mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*.json")}
+    before = reports(out)
+
+    second = run_batch([src], Settings.create(out), workers=2)
+    assert [r.reused for r in second.records] == [r.status != "error" for r in first.records]
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*.json")} == mtimes  # nothing rewritten
+    assert reports(out) == before
+    assert summary(out)[GOOD[:-4]]["reused"] == "true"
+
+    shutil.copy(sample(OTHER), src / GOOD)  # same name, other content
+    third = run_batch([src], Settings.create(out), workers=2)
+    redone = {r.name for r in third.records if not r.reused}
+    assert redone == {GOOD[:-4], "broken"}  # failures are always retried
+    assert (out / f"{GOOD[:-4]}.json").read_text() == to_json(build(analyze_path(src / GOOD)))
+    assert (out / f"{NOTHING[:-4]}.json").stat().st_mtime_ns == mtimes[out / f"{NOTHING[:-4]}.json"]
+
+    fourth = run_batch([src], Settings.create(out, csv=True), workers=2)  # other settings: all redone
+    assert not any(r.reused for r in fourth.records)
+    assert (out / f"{OTHER[:-4]}.csv").is_file()
+
+
+def test_stale_temp_files_are_removed_and_one_batch_per_folder(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(sample(GOOD), src / GOOD)
+    out = tmp_path / "out"
+    (out / STATE_DIR).mkdir(parents=True)
+    left = [out / ".clip.k3j_9x0a.json", out / STATE_DIR / ".clip.a1b2c3d4.json"]
+    for p in left:
+        p.write_text('{"half": ')
+    with batch.locked(out), pytest.raises(OutputError, match="another formcheck batch"):
+        run_batch([src], Settings.create(out), workers=1)
+    run_batch([src], Settings.create(out), workers=1)
+    assert not temp_files(out)
+
+
+# ---- kill midway, then resume ----------------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux) to follow worker processes")
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "ctrl-c"])
+def test_killed_batch_leaves_only_complete_results_and_resumes(tmp_path: Path, sig: signal.Signals) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    tracks = sorted(SHIPPED.glob("*.npz"))
+    if len(tracks) < 4:
+        pytest.skip("needs the shipped tracks in samples/")
+    n = 0
+    while n < 60:  # enough work that the kill lands midway
+        for t in tracks:
+            shutil.copy(t, src / f"{n:03d}_{t.name}")
+            n += 1
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-c", "from formcheck.cli import main; main()",
+           "batch", str(src), "--out", str(out), "-j", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    state = out / STATE_DIR
+    deadline = time.monotonic() + 60
+    while not (state.is_dir() and any(state.glob("*.json"))):
+        assert proc.poll() is None and time.monotonic() < deadline, "the batch ended before any result appeared"
+        time.sleep(0.02)
+    workers = _children(proc.pid)
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=30)
+    if sig == signal.SIGINT:
+        assert proc.returncode == ExitCode.INTERRUPTED, stderr
+        assert b"rerun the same command to resume" in stderr
+        assert "not_done" in {r["status"] for r in summary(out).values()}
+        assert not temp_files(out)  # the workers cleaned up before the batch exited
+    deadline = time.monotonic() + 20
+    while any(_alive(w) for w in workers):  # orphans notice and leave
+        assert time.monotonic() < deadline, "worker processes outlived the killed batch"
+        time.sleep(0.1)
+    done_before = reports(out)
+    assert 0 < len(done_before) < n, "the kill did not land midway"
+    for text in done_before.values():
+        assert json.loads(text)["schema"] == "formcheck.report"  # complete, parseable
+
+    resumed = subprocess.run(cmd, capture_output=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    rows = summary(out)
+    assert len(rows) == n and {r["status"] for r in rows.values()} <= {"ok", "nothing_to_score"}
+    assert sum(r["reused"] == "true" for r in rows.values()) >= len(done_before) - 2  # in-flight ones may redo
+    after = reports(out)
+    assert len(after) == n
+    for name, text in after.items():
+        assert json.loads(text)["schema"] == "formcheck.report"
+        if name in done_before:
+            assert text == done_before[name]
+    assert not temp_files(out)
+
+
+# ---- Ray ---------------------------------------------------------------------------------------
+
+
+def test_ray_engine_writes_the_same_results_as_the_local_engine(tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'formcheck[ray]')")
+    src = tmp_path / "in"
+    (src / "x").mkdir(parents=True)
+    for name in (GOOD, OTHER, NOTHING):
+        shutil.copy(sample(name), src / name)
+    shutil.copy(sample(GOOD), src / "x" / GOOD)
+    (src / "broken.mp4").write_text("not a video")
+    local = run_batch([src], Settings.create(tmp_path / "local"), engine="local", workers=2)
+    ray_ = run_batch([src], Settings.create(tmp_path / "ray"), engine="ray", workers=2)
+    assert reports(tmp_path / "ray") == reports(tmp_path / "local")
+    assert len(reports(tmp_path / "local")) == 4
+
+    def essentials(res: batch.BatchResult) -> list[tuple]:
+        return [(r.name, r.status, r.code, r.message, r.outputs, r.sha256) for r in res.records]
+
+    assert essentials(ray_) == essentials(local)
+
+
+def test_engine_ray_without_ray_is_one_line_and_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
+    (tmp_path / "a.npz").write_bytes(b"x")
+    result = CliRunner().invoke(app, [str(tmp_path / "a.npz"), "--out", str(tmp_path / "out"), "--engine", "ray"])
+    assert result.exit_code == ExitCode.USAGE
+    assert result.output.strip().count("\n") == 0 and "formcheck[ray]" in result.output
+
+
+def test_unknown_engine_lists_the_valid_ones(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, [str(tmp_path), "--out", str(tmp_path / "o"), "--engine", "spark"])
+    assert result.exit_code == ExitCode.USAGE
+    assert "valid: local, ray" in result.output
+
+
+# ---- real videos -------------------------------------------------------------------------------
+
+
+@pytest.mark.video
+def test_batch_over_dev_videos_and_broken_files(samples_dir: Path, tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    clips = ["synthetic_glute_bridge_anvoxfit.mp4", "single_leg_glute_bridge_Prakhar_FitnessTransformer.mp4"]
+    for clip in clips:
+        shutil.copy(samples_dir / clip, src / clip)
+    (src / "empty.mp4").write_bytes(b"")
+    (src / "renamed_text.mp4").write_text("hello\n")
+    data = (samples_dir / clips[0]).read_bytes()
+    (src / "truncated.mp4").write_bytes(data[: len(data) // 3])
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, [str(src), "--out", str(out), "-j", "2"])
+    assert result.exit_code == ExitCode.SOME_FAILED, result.output
+    rows = summary(out)
+    assert set(rows) == {Path(c).stem for c in clips} | {"empty", "renamed_text", "truncated"}
+    for clip in clips:
+        row = rows[Path(clip).stem]
+        assert row["status"] in ("ok", "nothing_to_score"), row
+        assert int(row["frames"]) > 50
+        assert json.loads((out / f"{Path(clip).stem}.json").read_text())["source"] == clip
+    assert rows["empty"]["status"] == rows["renamed_text"]["status"] == "error"
+    assert rows["truncated"]["status"] in ("ok", "nothing_to_score", "error")  # recorded either way
+    assert not temp_files(out)
