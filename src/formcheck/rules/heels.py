@@ -39,7 +39,7 @@ class HeelsDown:
     name: ClassVar[str] = "heels_down"
     title: ClassVar[str] = "Heels down"
     source: ClassVar[str] = "S1, S0, S3, S4"
-    unit: ClassVar[str] = "shin"
+    unit: ClassVar[str] = "shin lengths"
     weight: ClassVar[float] = 1.0
     order: ClassVar[int] = 50  # place in reports and `formcheck rules`
 
