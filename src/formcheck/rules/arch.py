@@ -51,7 +51,8 @@ class NoHyperextension:
         if value > HIP_EXT_MAX_PLAUSIBLE_DEG:
             return not_visible(self, f"hip angle {value:.0f}° is not humanly possible: the pose is wrong here")
         verdict = grade(value, p.warn_above_deg, p.fail_above_deg)
-        detail = f"hip angle at the top {value:.0f}° ({value - 180:+.0f}° past the shoulder-knee line)"
+        where = f"{value - 180:.0f}° past" if value >= 180 else f"{180 - value:.0f}° short of"
+        detail = f"hip angle at the top {value:.0f}° ({where} the shoulder-knee line)"
         return judged(self, verdict, value, CUE, detail, (L_HIP, R_HIP))
 
 

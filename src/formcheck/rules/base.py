@@ -162,12 +162,12 @@ def needs_profile(k: Kinematics, min_yaw_deg: float = PROFILE_MIN_YAW_DEG) -> st
     return ""
 
 
-def needs_front(k: Kinematics, max_yaw_deg: float = FRONT_MAX_YAW_DEG) -> str:
+def needs_front(k: Kinematics, max_yaw_deg: float = FRONT_MAX_YAW_DEG, need: str = "a front or oblique view") -> str:
     """Why a left-right measure cannot be judged from this camera view; "" if it can."""
     if k.view == View.UNKNOWN or not np.isfinite(k.yaw_deg):
         return "the camera view could not be determined"
     if k.view.is_side:
-        return "needs a front or oblique view"
+        return f"needs {need}"
     if k.yaw_deg > max_yaw_deg:
         return f"needs a view closer to the front (camera {k.yaw_deg:.0f}° round from it, at most {max_yaw_deg:g}°)"
     return ""

@@ -54,7 +54,7 @@ class HipsLevel:
 
     def check(self, ctx: RepContext) -> CheckResult:
         p, k, rep = self.params, ctx.k, ctx.rep
-        reason = needs_front(k, p.max_yaw_deg)
+        reason = needs_front(k, p.max_yaw_deg, "a front view")
         if reason:
             return not_visible(self, reason)
         bottom = bottom_frame(ctx)
