@@ -40,7 +40,7 @@ border-radius:10px;padding:12px 16px;min-width:120px}.card b{display:block;font-
 .card span{color:var(--mute);font-size:.9em}.score b{font-size:2.6em;line-height:1}
 .focus{background:#fff7e6;border:1px solid #f3d48b;border-radius:10px;padding:12px 16px;margin-top:14px}
 .clean{background:#eafaf0;border-color:#a8e2bf}.warnings{background:#fff;border-left:4px solid var(--warn);
-padding:8px 14px;margin-top:14px}.warnings li{margin:.2em 0}
+padding:8px 14px 8px 2em;margin-top:14px}.warnings li{margin:.2em 0}
 figure{margin:0;background:#fff;border:1px solid var(--line);border-radius:10px;padding:8px}
 figure svg{width:100%;height:auto;display:block}figcaption{color:var(--mute);font-size:.9em;padding:4px 8px}
 table{border-collapse:collapse;width:100%;background:#fff;border:1px solid var(--line);border-radius:10px}
@@ -131,7 +131,8 @@ def _summary(report: dict[str, Any]) -> str:
         f = s["most_frequent_fault"]
         out += (f'<div class="focus"><b>Next set, focus on: {e(f["title"])}</b> ({f["reps"]} rep'
                 f'{"s" if f["reps"] != 1 else ""}) — {e(s["focus_cue"])}</div>')
-    elif s["reps"]:
+    elif s["reps"] and not any(c["verdict"] in ("warn", "fail") for r in report["reps"] if not r["partial"]
+                               for c in r["checks"]):
         out += '<div class="focus clean"><b>Clean set:</b> every visible checkpoint passed.</div>'
     if report["warnings"]:
         out += '<ul class="warnings">' + "".join(f"<li>{e(w)}</li>" for w in report["warnings"]) + "</ul>"
