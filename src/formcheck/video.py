@@ -189,6 +189,8 @@ def _open_picture(p: Path) -> Any:
             raise NotAVideo(f"{p}: frames too large to decode safely ({exc})") from exc
         except Image.UnidentifiedImageError as exc:
             raise NotAVideo(f"{p}: {explain_unreadable(p)}") from exc
+        except _PICTURE_ERRORS as exc:
+            raise NotAVideo(f"{p}: damaged {image_kind(read_head(p, 32))} image ({exc}); {REEXPORT}") from exc
 
 
 def _gif_delay(duration: object) -> int:

@@ -9,7 +9,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from formcheck.cli.common import check_outputs, err, escape, out, quiet_native_stderr, user_errors
+from formcheck.cli.common import (
+    check_outputs,
+    err,
+    escape,
+    no_outputs_on_failure,
+    out,
+    quiet_native_stderr,
+    user_errors,
+)
 from formcheck.errors import ExitCode
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
@@ -56,9 +64,9 @@ def analyze(
     from formcheck.pipeline import analyze_path
     from formcheck.report import build, to_json, write_csv, write_json
 
-    with user_errors(debug), quiet_native_stderr(not debug):
-        outputs = {"--json": json_out, "--csv": csv_out, "--save-poses": save_poses, "--annotate": annotate}
-        check_outputs(video, {**outputs, "--html": html}, {"--keyframes": keyframes})
+    outputs = {"--json": json_out, "--csv": csv_out, "--save-poses": save_poses, "--annotate": annotate, "--html": html}
+    with user_errors(debug), quiet_native_stderr(not debug), no_outputs_on_failure(list(outputs.values())):
+        check_outputs(video, outputs, {"--keyframes": keyframes})
         cfg = load_config(config)
         with _progress(quiet) as progress:
             analysis = analyze_path(video, cfg, model, progress)

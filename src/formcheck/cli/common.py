@@ -91,6 +91,26 @@ def check_outputs(source: Path, files: dict[str, Any], folders: dict[str, Any] |
             raise OutputError(f"cannot write {flag} {path}: no permission to write in {parent}")
 
 
+@contextlib.contextmanager
+def no_outputs_on_failure(paths: list[Any]) -> Iterator[None]:
+    """On a failure, remove the output files this run created (an exit code 6 keeps them).
+
+    Each file is written atomically; this makes the set atomic too: a run that fails at its
+    last output does not leave the first ones behind.
+    """
+    new = [Path(p) for p in paths if p not in (None, "-") and not Path(p).exists()]
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except BaseException:
+        for p in new:
+            with contextlib.suppress(OSError):
+                if p.is_file():
+                    p.unlink()
+        raise
+
+
 def fail(message: str, code: ExitCode) -> typer.Exit:
     err.print(f"[bold red]formcheck:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(int(code))
