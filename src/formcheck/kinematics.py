@@ -151,11 +151,11 @@ def compute(track: PoseTrack) -> Kinematics:
         hip_ext = signed_hip_extension(im[:, s], im[:, h], im[:, k])
         knee = angle(im[:, h], im[:, k], im[:, a])
     else:
-        hip_ext = np.nanmean(
+        hip_ext = np.mean(
             [angle(w[:, L_SHOULDER], w[:, L_HIP], w[:, L_KNEE]), angle(w[:, R_SHOULDER], w[:, R_HIP], w[:, R_KNEE])],
             axis=0,
         ) if len(track) else np.empty(0)
-        knee = np.nanmean(
+        knee = np.mean(
             [angle(w[:, L_HIP], w[:, L_KNEE], w[:, L_ANKLE]), angle(w[:, R_HIP], w[:, R_KNEE], w[:, R_ANKLE])],
             axis=0,
         ) if len(track) else np.empty(0)
@@ -164,7 +164,9 @@ def compute(track: PoseTrack) -> Kinematics:
     scale = float(np.nanmedian(torso_len)) if np.isfinite(torso_len).any() else float("nan")
 
     # Which way the lifter's toes point along the image x axis: from hips towards ankles.
-    toes_dir = np.sign(np.nanmedian(im[:, a, 0] - im[:, h, 0])) or 1.0
+    toes = im[:, a, 0] - im[:, h, 0]
+    toes_dir = float(np.sign(np.median(toes[np.isfinite(toes)]))) if np.isfinite(toes).any() else 1.0
+    toes_dir = toes_dir or 1.0
     shin_vec = im[:, k] - im[:, a]  # ankle -> knee
     shin = np.degrees(np.arctan2(toes_dir * shin_vec[:, 0], -shin_vec[:, 1]))
 
@@ -180,7 +182,7 @@ def compute(track: PoseTrack) -> Kinematics:
     neck = neck * toes_dir
 
     planted = np.fmax(im[:, L_ANKLE, 1], im[:, R_ANKLE, 1])  # lower ankle (y grows down)
-    hip_y = np.nanmean(im[:, [L_HIP, R_HIP], 1], axis=1) if len(track) else np.empty(0)
+    hip_y = np.mean(im[:, [L_HIP, R_HIP], 1], axis=1) if len(track) else np.empty(0)
     lift = (planted - hip_y) / scale
 
     mid_sh = (w[:, L_SHOULDER] + w[:, R_SHOULDER]) / 2

@@ -29,6 +29,8 @@ class RepsConfig:
     min_lift: float = 0.15  # hip rise from bottom to top, torso lengths
     max_incline_deg: float = 55.0  # ankle->shoulder line steeper than this = standing, not thrusting
     max_top_knee_deg: float = 155.0  # at the top the knees stay bent (feet planted)
+    max_top_hip_deg: float = 235.0  # beyond this the "arch" is a flipped or cut skeleton, not a body
+    max_rom_deg: float = 150.0  # no hip moves this far in a rep: a tracking jump, not a rep
     min_period_s: float = 0.6  # two tops closer than this are one rep
     min_segment_s: float = 0.5  # tracked stretches shorter than this are ignored
     partial_frac: float = 0.6  # a rep with less range than this × the set's typical best is partial
@@ -133,10 +135,17 @@ def _hold(s: np.ndarray, top: int, a: int, b: int, band: float) -> tuple[int, in
 
 
 def is_thrust_motion(k: Kinematics, c: _Cycle, cfg: RepsConfig) -> bool:
-    """The hips rise, the lifter is not standing, and the knees stay bent at the top."""
+    """The hips rise, the lifter is not standing, the knees stay bent, and the body is plausible."""
     lift = k.lift[c.top] - min(k.lift[c.lo_a], k.lift[c.lo_b])
     incline = np.nanmax(k.incline[[c.lo_a, c.top, c.lo_b]])
-    return bool(lift >= cfg.min_lift and incline <= cfg.max_incline_deg and k.knee[c.top] <= cfg.max_top_knee_deg)
+    rom = k.hip_ext[c.top] - min(k.hip_ext[c.lo_a], k.hip_ext[c.lo_b])
+    return bool(
+        lift >= cfg.min_lift
+        and incline <= cfg.max_incline_deg
+        and k.knee[c.top] <= cfg.max_top_knee_deg
+        and k.hip_ext[c.top] <= cfg.max_top_hip_deg
+        and rom <= cfg.max_rom_deg
+    )
 
 
 def segment(k: Kinematics, cfg: RepsConfig | None = None) -> list[Rep]:

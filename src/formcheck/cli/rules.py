@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,7 +24,7 @@ def describe(config: Path | None) -> list[dict[str, Any]]:
     cfg = load_config(config)
     rows = []
     for rule in all_rules(cfg.rules):
-        doc = (type(rule).__doc__ or "").strip()
+        doc = inspect.getdoc(type(rule)) or ""
         rows.append({
             "name": rule.name,
             "title": rule.title,
