@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from formcheck.cli.common import escape, out, user_errors
 
@@ -49,10 +48,12 @@ def rules(
     if as_json:
         out.print_json(json.dumps(rows))
         return
-    table = Table(show_lines=True)
-    for col in ("rule", "thresholds", "source", "why"):
-        table.add_column(col)
     for r in rows:
-        th = "\n".join(f"{k} = {v}" for k, v in r["thresholds"].items())
-        table.add_row(f"[bold]{escape(r['title'])}[/]\n{r['name']}", escape(th), escape(r["source"]), escape(r["why"]))
-    out.print(table)
+        summary = " ".join(r["why"].split("\n\n")[0].split())
+        th = ", ".join(f"{k} = {v}" for k, v in r["thresholds"].items())
+        head = f"[bold]{escape(r['title'])}[/] ({r['name']})"
+        out.print(f"{head} · weight {r['weight']:g} · source {escape(r['source'])}")
+        out.print(f"  thresholds: {escape(th)}", soft_wrap=False)
+        out.print(f"  {escape(summary)}")
+        out.print()
+    out.print("Full reasoning, and where the sources disagree: formcheck rules --json, or docs/rules.md.")
