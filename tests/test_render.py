@@ -232,3 +232,12 @@ def test_dev_clip_annotated_end_to_end(samples_dir, dev_track, tmp_path):
     assert (n, w, h) == (info.frame_count, info.width, info.height) == (97, 1280, 720)
     assert fps == pytest.approx(info.fps, rel=1e-3)
     assert len(render.write_keyframes(src, a, tmp_path / "kf")) == len(a.reps) >= 1
+
+
+def test_partial_rep_card_says_why_and_highlights_nothing():
+    a = vb.analysis(n=40, reps=(vb.rep(2, 10, 18), vb.rep(22, 30, 38, partial=True)))
+    overlay = render.Overlay(a, 320, 180)
+    card, _ = overlay.card(1, 38)
+    assert card.header == "Partial rep (not counted)" and card.rows == ()
+    assert " ".join(card.cue) == "the clip ends mid-rep"
+    assert overlay.highlight(1) == {} and overlay.highlight(0)

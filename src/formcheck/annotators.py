@@ -114,9 +114,11 @@ class SkeletonAnnotator:
         for j in {j for bone in SKELETON for j in bone}:
             if ok[j]:
                 cv2.circle(scene, _pt(pose[j]), self.radius, BLACK if j in far else (0, 190, 255), -1, cv2.LINE_AA)
-        for j, color in highlight.items():
-            if ok[j]:
+        ringed: list[np.ndarray] = []
+        for j, color in highlight.items():  # one ring per body part: eyes, ears and nose make one head
+            if ok[j] and all(np.linalg.norm(pose[j] - p) > self.radius * 3 for p in ringed):
                 cv2.circle(scene, _pt(pose[j]), self.radius * 3, color, self.thickness + 1, cv2.LINE_AA)
+                ringed.append(pose[j])
         return scene
 
 

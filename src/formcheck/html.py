@@ -150,14 +150,14 @@ def _check_li(c: dict[str, Any]) -> str:
 
 
 def _rep_row(r: dict[str, Any], thumb: str | None) -> str:
-    cells = [f'<td class="num"><b>{r["index"]}{"*" if r["partial"] else ""}</b></td>']
+    cells = [f'<td class="num"><b>Rep {r["index"]}{"*" if r["partial"] else ""}</b></td>']
     if thumb is not None:
         img = f'<img alt="rep {r["index"]} at the top" src="{e(thumb)}">' if thumb else '<span class="note">–</span>'
         cells.append(f"<td>{img}</td>")
     timing = (f'{_f(r["start_s"])}–{_f(r["end_s"], ".1f", " s")}<br>top {_f(r["top_s"], ".1f", " s")}'
               f'<br>hold {_f(r["hold_s"], ".1f", " s")}<br>range {_f(r["rom"], ".0f", "°")}')
     cells.append(f'<td class="num">{timing}</td>')
-    cells.append(f'<td class="num"><b>{_f(r["score"], ".0f")}</b></td>')
+    cells.append(f'<td class="num"><b>{_f(r["score"], ".0f")}</b> /100</td>')
     checks = '<ul class="checks">' + "".join(_check_li(c) for c in r["checks"]) + "</ul>"
     if r["partial"]:
         checks = f'<p class="note">Partial rep, not counted: {e(r["partial_reason"])}</p>' + checks

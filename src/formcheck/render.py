@@ -106,8 +106,10 @@ class Overlay:
         self._cards: dict[int, tuple[BadgeCard, tuple[int, int]]] = {}
 
     def highlight(self, rep: int) -> dict[int, RGB]:
-        """Body parts of the rep's faults, fail over warn."""
+        """Body parts of the rep's faults, fail over warn (none for a partial rep: not judged)."""
         out: dict[int, RGB] = {}
+        if self.a.reps[rep].partial:
+            return out
         for c in sorted(self.a.checks[rep], key=lambda c: c.verdict == Verdict.FAIL):
             if c.verdict in (Verdict.WARN, Verdict.FAIL):
                 out.update(dict.fromkeys(c.landmarks, VERDICT_COLOR[c.verdict]))
