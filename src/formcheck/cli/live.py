@@ -1,0 +1,281 @@
+"""`formcheck live`: count and coach in real time from a camera, a video file or a stream.
+
+The window is the only thing here that the library does not do: it draws the session's
+state (skeleton, rep counter, phase, the last rep's verdicts and its one cue) and reads the
+keys. Everything it shows comes from `formcheck.live`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from formcheck.cli.common import err, escape, out, quiet_native_stderr, user_errors
+from formcheck.errors import ExitCode, FormcheckError
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+
+WINDOW = "formcheck live"
+PHASE_LABEL = {"waiting": "waiting for the lifter", "bottom": "bottom", "rising": "ascent ↑", "top": "top hold",
+               "lowering": "descent ↓"}  # fmt: skip
+
+
+class LiveOverlay:
+    """Draws a LiveState on a frame (sizes scale with the frame, as in the annotated video)."""
+
+    def __init__(self, width: int, height: int, source_width: int) -> None:
+        from formcheck.annotators import BadgeAnnotator, CounterAnnotator, SkeletonAnnotator
+
+        u = (width + height) / 200.0
+        self.width, self.height, self.margin = width, height, max(6, round(1.6 * u))
+        self.scale = width / (source_width or width)
+        self.skeleton = SkeletonAnnotator(max(2, round(0.35 * u)), max(2, round(0.5 * u)))
+        self.counter = CounterAnnotator(max(10, round(2.4 * u)), self.margin)
+        self.badges = BadgeAnnotator(max(10, round(2.0 * u)), self.margin, width // 2)
+        self.size = max(10, round(1.8 * u))
+        self._card: tuple[int, Any] | None = None
+
+    def annotate(self, scene: Any, state: Any, stats: Any = None, paused: bool = False) -> Any:
+        from formcheck.annotators import VERDICT_COLOR, put_text
+
+        if state.pose is not None:
+            highlight: dict[int, Any] = {}
+            if state.last is not None and state.last.rep.full:
+                for c in sorted(state.last.checks, key=lambda c: c.verdict.value == "fail"):
+                    if c.verdict.value in ("warn", "fail"):
+                        highlight.update(dict.fromkeys(c.landmarks, VERDICT_COLOR[c.verdict]))
+            self.skeleton.annotate(scene, state.pose.image[:, :2] * self.scale, highlight)
+        sub = PHASE_LABEL.get(state.phase.value, state.phase.value)
+        if state.partial:
+            sub += f" · {state.partial} partial"
+        self.counter.annotate(scene, f"REPS {state.reps}", sub)
+        if state.last is not None:
+            card = self._card_for(state.last)
+            x = self.width - card.width - self.margin // 2
+            self.badges.annotate(scene, card, (x, self.margin // 2))
+        lines = []
+        if stats is not None:
+            lines.append(f"{stats.fps:.1f} fps · latency {stats.latency_ms:.0f} ms (p95 {stats.latency_p95_ms:.0f})"
+                         f" · dropped {stats.frames_dropped}")
+        if paused:
+            lines.append("PAUSED — space to resume, r to reset, q to quit")
+        y = self.height - self.margin
+        for text in reversed(lines):
+            y -= round(self.size * 1.4)
+            put_text(scene, text, (self.margin, y), self.size, (255, 255, 255), True, (0, 0, 0))
+        return scene
+
+    def _card_for(self, event: Any) -> Any:
+        """The last rep's verdicts, the fault that matters most on top (its cue is the one shown)."""
+        key = id(event)
+        if self._card is None or self._card[0] != key:
+            if event.rep.partial:
+                card = self.badges.card((), "Partial rep (not counted)", event.rep.reason)
+            else:
+                checks = sorted(event.checks, key=lambda c: c.rule != event.fault)
+                score = f" · {event.score:.0f}/100" if event.score is not None else ""
+                card = self.badges.card(checks, f"Rep {event.number}{score}")
+            self._card = (key, card)
+        return self._card[1]
+
+
+class Window:
+    """cv2.imshow and the keys: q quit, r reset the set, space pause."""
+
+    def __init__(self, source: Any) -> None:
+        import cv2
+
+        if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            raise FormcheckError("no display to open a window on (DISPLAY is not set); use --no-window",
+                                 ExitCode.USAGE)  # fmt: skip
+        self.cv2, self.source = cv2, source
+        cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO)
+
+    def show(self, rgb: Any) -> str | None:
+        cv2 = self.cv2
+        cv2.imshow(WINDOW, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        return self._key(cv2.waitKey(1))
+
+    def pause(self, redraw: Any) -> str | None:
+        """Hold the picture until space (resume), r (reset) or q (quit)."""
+        self.source.pause(True)
+        try:
+            self.cv2.imshow(WINDOW, self.cv2.cvtColor(redraw, self.cv2.COLOR_RGB2BGR))
+            while True:
+                cmd = self._key(self.cv2.waitKey(50))
+                if cmd is not None:
+                    return None if cmd == "pause" else cmd
+        finally:
+            self.source.pause(False)
+
+    def _key(self, key: int) -> str | None:
+        if self.cv2.getWindowProperty(WINDOW, self.cv2.WND_PROP_VISIBLE) < 1:
+            return "quit"  # the window was closed
+        return {ord("q"): "quit", 27: "quit", ord("r"): "reset", ord(" "): "pause"}.get(key & 0xFF)
+
+    def close(self) -> None:
+        self.cv2.destroyAllWindows()
+        self.cv2.waitKey(1)
+
+
+@app.command(
+    help=(
+        "Count and coach a set in real time. Reads a camera (--camera N, default 0), a video file "
+        "played in real time, or a network stream (--source PATH|URL); processes the newest frame and "
+        "drops stale ones. Window keys: q quit, r reset the set, space pause. The set ends on q, when the "
+        "source ends, or after --idle seconds without a rep; then the same JSON/HTML report as "
+        "`formcheck VIDEO` is written if asked. Exit codes: 0 set recorded; 2 bad options or no display "
+        "(use --no-window); 3 file missing; 4 not a readable video; 5 pose model missing or damaged; "
+        "6 no hip thrust found (report still written); 7 an output could not be written; 8 the camera "
+        "or stream could not be opened; 1 internal error."
+    )
+)
+def live(
+    camera: Annotated[int | None, typer.Option("--camera", help="Camera index (default 0).", metavar="N")] = None,
+    source: Annotated[
+        str | None,
+        typer.Option("--source", help="A video file or a stream URL instead of a camera.", metavar="PATH|URL"),
+    ] = None,
+    no_window: Annotated[bool, typer.Option("--no-window", help="Headless: no window, reps on stderr.")] = False,
+    json_out: Annotated[
+        str | None, typer.Option("--json", help="Write the JSON report here ('-' = stdout).", metavar="PATH")
+    ] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Write a one-file HTML report.", metavar="PATH")] = None,
+    voice: Annotated[bool, typer.Option("--voice", help="Speak each rep's cue (offline: pyttsx3, espeak-ng).")] = False,
+    stats: Annotated[bool, typer.Option("--stats", help="Show processing fps and latency.")] = False,
+    idle: Annotated[
+        float,
+        typer.Option("--idle", min=0, help="End the set after this many seconds without a rep (0 = never).",
+                     metavar="SECONDS"),
+    ] = 20.0,
+    fast: Annotated[
+        bool, typer.Option("--fast", help="Files only: every frame, as fast as possible (no real-time pacing).")
+    ] = False,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML file overriding thresholds and options.", metavar="PATH")
+    ] = None,
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Another PoseLandmarker .task bundle (lite/full/heavy).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and native library logs.")] = False,
+    snapshot: Annotated[Path | None, typer.Option("--snapshot", hidden=True, help="Save the last overlay.")] = None,
+) -> None:
+    with user_errors(debug), quiet_native_stderr(not debug):
+        if camera is not None and source is not None:
+            raise FormcheckError("give either --camera or --source, not both", ExitCode.USAGE)
+        if fast and source is None:
+            raise FormcheckError("--fast needs --source (a camera cannot go faster than real time)", ExitCode.USAGE)
+        _run(camera, source, not no_window, json_out, html, voice, stats, idle, fast, config, model, quiet, snapshot)
+
+
+def _run(camera: int | None, source: str | None, window: bool, json_out: str | None, html: Path | None,
+         voice: bool, stats: bool, idle: float, fast: bool, config: Path | None, model: Path | None,
+         quiet: bool, snapshot: Path | None) -> None:  # fmt: skip
+    from formcheck.cli.analyze import print_report
+    from formcheck.config import load_config
+    from formcheck.live import LiveConfig, LiveSession, open_source, run
+    from formcheck.pose import PoseEstimator
+
+    cfg = load_config(config)
+    v = cfg.video
+    src = open_source(camera, source, v.max_side, pace=not fast)
+    speaker = _voice(quiet) if voice else None
+    win = Window(src) if window else None
+    info = src.info
+    session = LiveSession(cfg, LiveConfig(idle_s=idle), info.width, info.height, info.name, info.fps)
+    last: list[Any] = [None, None, None]  # frame, state, stats: for --snapshot
+    overlay: LiveOverlay | None = None
+
+    def on_frame(frame: Any, state: Any, st: Any) -> str | None:
+        nonlocal overlay
+        for e in state.new:
+            if not quiet:
+                _say_rep(e)
+            if speaker is not None:
+                from formcheck.voice import rep_phrase
+
+                speaker.say(rep_phrase(e.number, e.cue))
+        last[:] = [frame, state, st]
+        if win is None:
+            return None
+        h, w = frame.image.shape[:2]
+        if overlay is None or (overlay.width, overlay.height) != (w, h):
+            overlay = LiveOverlay(w, h, info.width)
+        img = overlay.annotate(frame.image.copy(), state, st if stats else None)
+        cmd = win.show(img)
+        if cmd == "pause":
+            paused = overlay.annotate(frame.image.copy(), state, st if stats else None, paused=True)
+            cmd = win.pause(paused)
+        return cmd
+
+    try:
+        with src, PoseEstimator(model, v.num_poses, v.min_detection_confidence, v.min_tracking_confidence) as est:
+            result = run(src, est, session, on_frame)
+    finally:
+        if win is not None:
+            win.close()
+        if speaker is not None:
+            speaker.close()
+    if snapshot is not None and last[0] is not None:
+        _snapshot(snapshot, *last, stats, info.width)
+    report = result.report()
+    from formcheck.report import to_json, write_json
+
+    if json_out == "-":
+        sys.stdout.write(to_json(report))
+    elif json_out:
+        write_json(report, json_out)
+    if html is not None and result.analysis is not None:
+        from formcheck import html as html_report
+
+        # Thumbnails need frame i of the file to be row i of the track: every frame processed.
+        whole = info.kind == "file" and result.stats.frames_dropped == 0
+        html_report.write_html(result.analysis, report, html, Path(source) if whole and source else None)
+    if not quiet:
+        print_report(report, to_stderr=json_out == "-")
+    if stats:
+        s = result.stats
+        (err if json_out == "-" else out).print(
+            f"stats: {s.frames_processed} frames processed at {s.fps:.1f} fps ({s.frames_dropped} of "
+            f"{s.frames_read} dropped as stale); latency mean {s.latency_ms:.0f} ms, p95 {s.latency_p95_ms:.0f} ms"
+        )
+    if report["exercise"] == "none":
+        raise typer.Exit(int(ExitCode.NOTHING_TO_SCORE))
+
+
+def _voice(quiet: bool) -> Any:
+    from formcheck.voice import Voice, VoiceUnavailable
+
+    try:
+        return Voice()
+    except VoiceUnavailable as exc:
+        err.print(f"[yellow]formcheck:[/] voice cues off: {escape(str(exc))}")
+        return None
+
+
+def _say_rep(e: Any) -> None:
+    r = e.rep
+    if r.partial:
+        err.print(f"[dim]partial rep at {r.top_s:.1f} s ({escape(r.reason)}), not counted[/]")
+        return
+    score = f" · score {e.score:.0f}" if e.score is not None else ""
+    fix = f" · fix: {escape(e.cue)}" if e.cue else " · good rep"
+    err.print(f"[bold]rep {e.number}[/] at {r.top_s:.1f} s{score}{fix}")
+
+
+def _snapshot(path: Path, frame: Any, state: Any, st: Any, stats: bool, source_width: int) -> None:
+    import cv2
+
+    from formcheck.atomic import atomic_path
+    from formcheck.errors import OutputError
+
+    h, w = frame.image.shape[:2]
+    img = LiveOverlay(w, h, source_width).annotate(frame.image.copy(), state, st if stats else None)
+    with atomic_path(path, ".png") as tmp:
+        if not cv2.imwrite(str(tmp), cv2.cvtColor(img, cv2.COLOR_RGB2BGR)):
+            raise OutputError(f"cannot write {path}")
