@@ -114,11 +114,19 @@ class SkeletonAnnotator:
         for j in {j for bone in SKELETON for j in bone}:
             if ok[j]:
                 cv2.circle(scene, _pt(pose[j]), self.radius, BLACK if j in far else (0, 190, 255), -1, cv2.LINE_AA)
-        ringed: list[np.ndarray] = []
+        groups: list[tuple[list[np.ndarray], RGB]] = []
         for j, color in highlight.items():  # one ring per body part: eyes, ears and nose make one head
-            if ok[j] and all(np.linalg.norm(pose[j] - p) > self.radius * 3 for p in ringed):
-                cv2.circle(scene, _pt(pose[j]), self.radius * 3, color, self.thickness + 1, cv2.LINE_AA)
-                ringed.append(pose[j])
+            if not ok[j]:
+                continue
+            near = [g for g in groups if np.linalg.norm(np.mean(g[0], axis=0) - pose[j]) < self.radius * 8]
+            if near:
+                near[0][0].append(pose[j])
+            else:
+                groups.append(([pose[j]], color))
+        for pts, color in groups:
+            c = np.mean(pts, axis=0)
+            r = self.radius * 3 + max(float(np.linalg.norm(p - c)) for p in pts)
+            cv2.circle(scene, _pt(c), round(r), color, self.thickness + 1, cv2.LINE_AA)
         return scene
 
 
