@@ -8,51 +8,41 @@ Layout of the output folder DIR:
 A result counts as complete only once its record is written (last, atomically) and names the
 sha256 of the input and the settings key; a rerun skips exactly those, so a kill at any moment
 costs at most the files in flight. The per-file function is the same for every engine
-(`formcheck.batch_engines`: local processes or Ray tasks), so their reports are identical.
+(`batch_engines`: local processes or Ray tasks), so their reports are identical. Inputs and
+names: `batch_inputs`; summary.csv and index.html: `batch_summary`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
-import glob
 import hashlib
-import html
-import io
 import json
 import os
 import re
 import time
 import traceback
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from formcheck import __version__
 from formcheck.atomic import write_text
+from formcheck.batch_inputs import TRACK_EXTS, Job, discover, make_jobs, sha256_file
+from formcheck.batch_summary import write_summary
 from formcheck.config import Config
-from formcheck.errors import ExitCode, FormcheckError, InputNotFound, OutputError
+from formcheck.errors import ExitCode, FormcheckError, OutputError
 
-VIDEO_EXTS = frozenset({".mp4", ".mov", ".avi", ".webm", ".mkv", ".gif", ".m4v"})
-TRACK_EXTS = frozenset({".npz"})
+__all__ = ["BatchResult", "Job", "Record", "Settings", "discover", "make_jobs", "run_batch", "run_job"]
+
 STATE_DIR = ".formcheck-batch"
-RESERVED = frozenset({"summary", "index"})  # top-level names taken by the batch's own files
 DONE = frozenset({"ok", "nothing_to_score"})
 # atomic_path's temp names: ".<stem>.<8 random chars><suffix>"
 _TEMP = re.compile(r"^\..+\.[a-z0-9_]{8}\.[A-Za-z0-9]+$")
 
 OnResult = Callable[["Record"], None]
-
-
-@dataclass(frozen=True)
-class Job:
-    path: Path  # the input file
-    name: str  # output stem relative to the output folder, posix ("week1/clip")
 
 
 @dataclass(frozen=True)
@@ -124,90 +114,6 @@ class BatchResult:
     @property
     def exit_code(self) -> ExitCode:
         return ExitCode.SOME_FAILED if any(r.failed for r in self.records) else ExitCode.OK
-
-
-# ---- inputs ----------------------------------------------------------------------------------
-
-
-def discover(inputs: Sequence[str | os.PathLike[str]], out: Path | None = None) -> list[Path]:
-    """Files as given, folders walked recursively (videos and .npz tracks), globs expanded here.
-
-    Files under `out` are skipped when found by a walk or glob (earlier results are not inputs)
-    and refused when named explicitly (an annotated copy could overwrite its own input).
-    """
-    seen: dict[Path, Path] = {}
-    outr = out.resolve() if out is not None else None
-
-    def inside_out(p: Path) -> bool:
-        return outr is not None and p.resolve().is_relative_to(outr)
-
-    def add(p: Path) -> None:
-        seen.setdefault(p.resolve(), p)
-
-    for arg in map(str, inputs):
-        p = Path(arg)
-        if p.is_dir():
-            for f in _walk(p):
-                if not inside_out(f):
-                    add(f)
-        elif p.exists():
-            if inside_out(p):
-                raise FormcheckError(f"{p}: is inside the output folder {out}; choose another --out", ExitCode.USAGE)
-            add(p)
-        elif glob.has_magic(arg):
-            matches = [Path(m) for m in sorted(glob.glob(arg, recursive=True))]
-            if not matches:
-                raise InputNotFound(f"{arg}: matches no file")
-            for m in matches:
-                for f in _walk(m) if m.is_dir() else [m]:
-                    if not inside_out(f):
-                        add(f)
-        else:
-            raise InputNotFound(f"{arg}: no such file or folder")
-    if not seen:
-        exts = ", ".join(sorted(e.lstrip(".") for e in VIDEO_EXTS | TRACK_EXTS))
-        raise InputNotFound(f"no video or pose track ({exts}) found in {', '.join(map(str, inputs))}")
-    return list(seen.values())
-
-
-def _walk(folder: Path) -> Iterator[Path]:
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))  # also skips our state folder
-        for f in sorted(files):
-            if not f.startswith(".") and Path(f).suffix.lower() in VIDEO_EXTS | TRACK_EXTS:
-                yield Path(root) / f
-
-
-def make_jobs(paths: Sequence[Path]) -> list[Job]:
-    """Name each output by its path below the inputs' common folder, so equal stems never clash."""
-    absolute = [Path(os.path.abspath(p)) for p in paths]
-    root = Path(os.path.commonpath([p.parent for p in absolute]))
-    rel = [p.relative_to(root) for p in absolute]
-    stems = [r.with_suffix("").as_posix() for r in rel]
-    clash = Counter(s.lower() for s in stems)  # lower: macOS and Windows ignore case
-    names = [r.as_posix() if clash[s.lower()] > 1 or s.lower() in RESERVED else s
-             for r, s in zip(rel, stems, strict=True)]
-    used: set[str] = set()
-    for i, n in enumerate(names):  # last resort, for names that clash even with their extension
-        k = 2
-        while names[i].lower() in used:
-            names[i] = f"{n}~{k}"
-            k += 1
-        used.add(names[i].lower())
-    return [Job(p, n) for p, n in zip(paths, names, strict=True)]
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                h.update(chunk)
-    except FileNotFoundError as exc:
-        raise InputNotFound(f"{path}: no such file") from exc
-    except OSError as exc:
-        raise InputNotFound(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-    return h.hexdigest()
 
 
 # ---- one file --------------------------------------------------------------------------------
@@ -380,6 +286,7 @@ def run_batch(
             from formcheck.pose import check_model
 
             check_model(s.model)  # one clear error, not one per video
+        _check_writers(s)
         if on_plan is not None:
             on_plan(len(records), len(todo))
         if on_result is not None:
@@ -405,46 +312,13 @@ def run_batch(
     return result
 
 
-SUMMARY_FIELDS = ["name", "source", "status", "exit_code", "message", "exercise", "reps", "mean_score",
-                  "frames", "seconds", "report", "reused", "sha256"]
+def _check_writers(s: Settings) -> None:
+    """Import the optional writers once, here, so a broken install is one error, not one per file."""
+    import importlib
 
-
-def write_summary(result: BatchResult) -> None:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(SUMMARY_FIELDS)
-    for r in result.records:
-        w.writerow([r.name, r.source, r.status, r.code, r.message, r.exercise, "" if r.reps is None else r.reps,
-                    "" if r.mean_score is None else r.mean_score, r.frames or "", r.seconds or "",
-                    r.outputs[0] if r.outputs else "", str(r.reused).lower(), r.sha256])
-    write_text(result.out / "summary.csv", buf.getvalue())
-    write_text(result.out / "index.html", index_html(result))
-
-
-_STATUS_COLOUR = {"ok": "#1a7f37", "nothing_to_score": "#9a6700", "error": "#cf222e", "not_done": "#6e7781"}
-
-
-def index_html(result: BatchResult) -> str:
-    """One page linking every report; every name is escaped (file names are user data)."""
-    e = html.escape
-    rows = []
-    for r in result.records:
-        main = next((o for o in r.outputs if o.endswith(".html")), r.outputs[0] if r.outputs else "")
-        name = f'<a href="{e(quote(main))}">{e(r.name)}</a>' if main else e(r.name)
-        extra = " ".join(f'<a href="{e(quote(o))}">{e(o.rsplit(".", 1)[-1])}</a>' for o in r.outputs)
-        score = "" if r.mean_score is None else f"{r.mean_score:g}"
-        rows.append(
-            f'<tr><td>{name}</td><td style="color:{_STATUS_COLOUR.get(r.status, "#000")}">{e(r.status)}</td>'
-            f"<td>{e(r.exercise)}</td><td>{'' if r.reps is None else r.reps}</td><td>{score}</td>"
-            f"<td>{extra}</td><td>{e(r.message)}</td></tr>"
-        )
-    counts = ", ".join(f"{result.count(st)} {st.replace('_', ' ')}" for st in _STATUS_COLOUR if result.count(st))
-    return (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>formcheck batch</title>\n'
-        "<style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}</style>\n"
-        f"</head><body><h1>formcheck batch</h1><p>{len(result.records)} files: {e(counts)}."
-        f"{' Interrupted: rerun the same command to finish.' if result.interrupted else ''}</p>\n"
-        "<table><tr><th>file</th><th>status</th><th>exercise</th><th>reps</th><th>mean score</th>"
-        "<th>outputs</th><th>notes</th></tr>\n" + "\n".join(rows) + "\n</table></body></html>\n"
-    )
+    for flag, module in ((s.html, "formcheck.html"), (s.annotate, "formcheck.render")):
+        if flag:
+            try:
+                importlib.import_module(module)
+            except ImportError as exc:
+                raise FormcheckError(f"{module} cannot be loaded ({exc})", ExitCode.INTERNAL) from exc
