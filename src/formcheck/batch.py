@@ -62,12 +62,20 @@ class Settings:
                csv: bool = False, html: bool = False, annotate: bool = False) -> Settings:
         from formcheck.pose import MODEL_SHA256
 
-        config = config or Config()
+        config = _one_stream(config or Config())
         model_id = f"shipped:{MODEL_SHA256}" if model is None else _model_id(Path(model))
         payload = {"config": dataclasses.asdict(config), "model": model_id, "csv": csv, "html": html,
                    "annotate": annotate, "formcheck": __version__}
         key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
         return cls(Path(out), config, model, csv, html, annotate, key)
+
+
+def _one_stream(config: Config) -> Config:
+    """Track each file in one stream: the batch already keeps every core busy with whole files, and
+    splitting a file in time would make its result depend on the core count of the node it ran on."""
+    if "workers" in {f.name for f in dataclasses.fields(config.video)}:
+        return dataclasses.replace(config, video=dataclasses.replace(config.video, workers=1))
+    return config
 
 
 def _model_id(model: Path) -> str:
