@@ -167,6 +167,18 @@ def test_only_scored_files_exit_zero_and_html_escapes_names(tmp_path: Path) -> N
     assert 'href="a%3Cb%3E%26%22c%27.json"' in page
 
 
+def test_html_flag_links_the_page_and_annotate_notes_a_track_has_no_video(tmp_path: Path) -> None:
+    shutil.copy(sample(GOOD), tmp_path / GOOD)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, [str(tmp_path / GOOD), "--out", str(out), "-j", "1", "--html", "--annotate"])
+    assert result.exit_code == ExitCode.OK, result.output
+    row = summary(out)[GOOD[:-4]]
+    assert row["status"] == "ok" and "no annotated video" in row["message"]
+    assert (out / f"{GOOD[:-4]}.html").read_text().lstrip().lower().startswith("<!doctype html")
+    assert not (out / f"{GOOD[:-4]}.mp4").exists()
+    assert f'<a href="{GOOD[:-4]}.html">' in (out / "index.html").read_text()
+
+
 def test_a_worker_that_dies_fails_only_its_own_file(tmp_path: Path) -> None:
     src = tmp_path / "in"
     src.mkdir()
@@ -365,15 +377,17 @@ def test_batch_over_dev_videos_and_broken_files(samples_dir: Path, tmp_path: Pat
     data = (samples_dir / clips[0]).read_bytes()
     (src / "truncated.mp4").write_bytes(data[: len(data) // 3])
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, [str(src), "--out", str(out), "-j", "2"])
+    result = CliRunner().invoke(app, [str(src), "--out", str(out), "-j", "2", "--annotate", "--html"])
     assert result.exit_code == ExitCode.SOME_FAILED, result.output
     rows = summary(out)
     assert set(rows) == {Path(c).stem for c in clips} | {"empty", "renamed_text", "truncated"}
     for clip in clips:
-        row = rows[Path(clip).stem]
+        stem = Path(clip).stem
+        row = rows[stem]
         assert row["status"] in ("ok", "nothing_to_score"), row
         assert int(row["frames"]) > 50
-        assert json.loads((out / f"{Path(clip).stem}.json").read_text())["source"] == clip
+        assert json.loads((out / f"{stem}.json").read_text())["source"] == clip
+        assert (out / f"{stem}.html").stat().st_size > 0 and (out / f"{stem}.mp4").stat().st_size > 0
     assert rows["empty"]["status"] == rows["renamed_text"]["status"] == "error"
     assert rows["truncated"]["status"] in ("ok", "nothing_to_score", "error")  # recorded either way
     assert not temp_files(out)
