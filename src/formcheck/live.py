@@ -260,6 +260,7 @@ class OnlineKinematics:
     def __init__(self, context_s: float = 3.0) -> None:
         self.context_s = context_s
         self.view, self.yaw, self.scale = View.UNKNOWN, float("nan"), float("nan")
+        self.flags: set[str] = set()  # bool series (e.g. feet_in_view): stored as 1/0, NaN = False
 
     def update(self, window: PoseTrack) -> np.ndarray:
         """Measures of window's last frame, in SERIES order (NaN when nobody is there)."""
@@ -270,15 +271,23 @@ class OnlineKinematics:
             k = compute(window)
         self.view, self.yaw = k.view, k.yaw_deg
         self.scale = k.scale_px if math.isfinite(k.scale_px) else self.scale
-        return np.array([getattr(k, name)[-1] for name in SERIES])
+        cols = {name: getattr(k, name) for name in SERIES}
+        self.flags |= {name for name, x in cols.items() if x is not None and x.dtype == bool}
+        return np.array([np.nan if x is None else float(x[-1]) for x in cols.values()])
+
+    def series(self, t: np.ndarray, rows: np.ndarray) -> Kinematics:
+        """Every frame's measures so far as a Kinematics, with the newest view and body scale."""
+        cols = {name: rows[:, j] > 0.5 if name in self.flags else rows[:, j] for j, name in enumerate(SERIES)}
+        return Kinematics(t=t, view=self.view, yaw_deg=self.yaw, scale_px=self.scale, **cols)
 
 
 def slice_kinematics(k: Kinematics, a: int, b: int, max_gap_s: float = 0.0) -> Kinematics:
     """Frames a..b-1 of k; gaps up to max_gap_s filled as the offline smoother fills them."""
     t = k.t[a:b]
-    cols = {name: getattr(k, name)[a:b] for name in SERIES}
+    cols = {name: None if (x := getattr(k, name)) is None else x[a:b] for name in SERIES}
     if max_gap_s > 0:
-        cols = {name: fill_gaps(t, x, max_gap_s) for name, x in cols.items()}
+        cols = {name: fill_gaps(t, x, max_gap_s) if x is not None and x.dtype != bool else x
+                for name, x in cols.items()}  # fmt: skip
     return replace(k, t=t, **cols)
 
 
@@ -544,9 +553,7 @@ class LiveSession:
 
     def kinematics(self) -> Kinematics:
         """The online measures of every frame so far (what the detector and the rules see)."""
-        kin = self.cols["kin"]
-        cols = {name: kin[:, j] for j, name in enumerate(SERIES)}
-        return Kinematics(t=self.cols["t"], view=self.kin.view, yaw_deg=self.kin.yaw, scale_px=self.kin.scale, **cols)
+        return self.kin.series(self.cols["t"], self.cols["kin"])
 
     def _announce(self, rep: Rep, k: Kinematics, now: float) -> RepEvent:
         reps = self.detector.reps

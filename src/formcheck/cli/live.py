@@ -41,6 +41,7 @@ class LiveOverlay:
 
     def annotate(self, scene: Any, state: Any, stats: Any = None, paused: bool = False) -> Any:
         from formcheck.annotators import VERDICT_COLOR, put_text
+        from formcheck.kinematics import LEFT, RIGHT, View
 
         if state.pose is not None:
             highlight: dict[int, Any] = {}
@@ -48,7 +49,8 @@ class LiveOverlay:
                 for c in sorted(state.last.checks, key=lambda c: c.verdict.value == "fail"):
                     if c.verdict.value in ("warn", "fail"):
                         highlight.update(dict.fromkeys(c.landmarks, VERDICT_COLOR[c.verdict]))
-            self.skeleton.annotate(scene, state.pose.image[:, :2] * self.scale, highlight)
+            far = frozenset((RIGHT if state.view == View.SIDE_LEFT else LEFT) if state.view.is_side else ())
+            self.skeleton.annotate(scene, state.pose.image[:, :2] * self.scale, highlight, far)
         sub = PHASE_LABEL.get(state.phase.value, state.phase.value)
         if state.partial:
             sub += f" · {state.partial} partial"
@@ -92,11 +94,16 @@ class Window:
         if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
             raise FormcheckError("no display to open a window on (DISPLAY is not set); use --no-window",
                                  ExitCode.USAGE)  # fmt: skip
-        self.cv2, self.source = cv2, source
-        cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO)
+        self.cv2, self.source, self._sized = cv2, source, False
+        cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
 
     def show(self, rgb: Any) -> str | None:
         cv2 = self.cv2
+        if not self._sized:  # frame size, within a laptop screen; the user may resize it
+            h, w = rgb.shape[:2]
+            s = min(1.0, 1280 / w, 800 / h)
+            cv2.resizeWindow(WINDOW, round(w * s), round(h * s))
+            self._sized = True
         cv2.imshow(WINDOW, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
         return self._key(cv2.waitKey(1))
 
