@@ -31,6 +31,13 @@ class VideoConfig:
     num_poses: int = 1
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
+    # Pose trackers per file (formcheck.parallel): 0 = one per core, 1 = a single stream.
+    workers: int = 0
+    # Seconds of video per extra tracker: shorter files stay single-stream (splitting them
+    # would not pay for the warm-up) — see bench/README.md for the break-even.
+    parallel_min_s: float = 4.0
+    # Each chunk's tracker starts this long before its chunk so tracking has settled.
+    parallel_warmup_s: float = 1.0
 
 
 @dataclass(frozen=True)

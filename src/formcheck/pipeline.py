@@ -56,22 +56,27 @@ def track_video(
     model: Path | None = None,
     progress: Progress | None = None,
 ) -> PoseTrack:
-    """Decode (in a background thread) and run the pose model over every frame."""
+    """Run the pose model over every frame: in time chunks on all cores when the file is long
+    enough (formcheck.parallel), else in one stream with decoding in a background thread."""
+    from formcheck.parallel import track_chunked, workers_for
     from formcheck.pose import PoseEstimator, track_frames
     from formcheck.video import iter_frames, probe
 
     info = probe(path)
     v = cfg.video
-    with PoseEstimator(model, v.num_poses, v.min_detection_confidence, v.min_tracking_confidence) as est:
-        done = 0
+    n = workers_for(info, v)
+    track = track_chunked(path, info, v, n, model, progress) if n > 1 else None
+    if track is None:  # one stream: short files, GIFs, or a stitch that could not be verified
+        with PoseEstimator(model, v.num_poses, v.min_detection_confidence, v.min_tracking_confidence) as est:
+            done = 0
 
-        def tick(_frame: object, _sample: object) -> None:
-            nonlocal done
-            done += 1
-            if progress is not None and done % 10 == 0:
-                progress(done, info.frame_count)
+            def tick(_frame: object, _sample: object) -> None:
+                nonlocal done
+                done += 1
+                if progress is not None and done % 10 == 0:
+                    progress(done, info.frame_count)
 
-        track = track_frames(iter_frames(path, v.max_side, prefetch=4), info, est, tick)
+            track = track_frames(iter_frames(path, v.max_side, prefetch=4), info, est, tick)
     if len(track) == 0:
         raise NotAVideo(f"{path}: no video frame could be decoded (damaged or truncated file)")
     return track
