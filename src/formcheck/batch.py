@@ -308,7 +308,8 @@ def run_batch(
 
         interrupted = False
         try:
-            run(todo, s, job_fn, done, workers=workers, address=address)
+            if todo:  # (a Ray start costs seconds: not for nothing)
+                run(_largest_first(todo), s, job_fn, done, workers=workers, address=address)
         except KeyboardInterrupt:
             interrupted = True
             raise
@@ -318,6 +319,18 @@ def run_batch(
             result = BatchResult(rows, s.out, interrupted)
             write_summary(result)
     return result
+
+
+def _largest_first(jobs: list[Job]) -> list[Job]:
+    """Start the biggest files first, so no worker is left with a long one while the others idle."""
+
+    def size(job: Job) -> int:
+        try:
+            return job.path.stat().st_size
+        except OSError:
+            return 0
+
+    return sorted(jobs, key=size, reverse=True)
 
 
 def _check_writers(s: Settings) -> None:
