@@ -56,12 +56,15 @@ def test_auto_workers_follow_the_cores(monkeypatch):
     assert workers_for(_info(60.0), _video(workers=0)) == 2
 
 
-def test_plan_covers_the_file_once():
-    chunks = plan(10.0, 3, 1.0)
-    assert [c.start_s for c in chunks] == pytest.approx([0.0, 10 / 3, 20 / 3])
+def test_plan_covers_the_file_once_with_equal_work():
+    chunks = plan(10.0, 3, 1.0)  # the first chunk owns 4 s; the others 3 s plus 1 s of warm-up
+    assert [c.start_s for c in chunks] == pytest.approx([0.0, 4.0, 7.0])
     assert [c.end_s for c in chunks[:-1]] == [c.start_s for c in chunks[1:]]
     assert math.isinf(chunks[-1].end_s)  # whatever the container said about the length
-    assert [c.seek_s for c in chunks] == pytest.approx([0.0, 10 / 3 - 1, 20 / 3 - 1])
+    assert [c.seek_s for c in chunks] == pytest.approx([0.0, 3.0, 6.0])
+    work = [min(c.end_s, 10.0) - c.seek_s for c in chunks]
+    assert work == pytest.approx([4.0, 4.0, 4.0])
+    assert [c.start_s for c in plan(1.0, 2, 1.0)] == pytest.approx([0.0, 0.5])  # shorter than the warm-up
     assert Chunk(0.5, 2.0, 1.0).seek_s == 0.0  # never before the start
 
 
