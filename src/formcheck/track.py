@@ -137,9 +137,11 @@ class PoseTrack:
 
 def is_track_file(path: str | os.PathLike[str]) -> bool:
     """A saved track is a zip (npz); sniff the magic rather than trust the extension."""
+    if not str(path).endswith(".npz") or not Path(path).is_file():  # never open a pipe: it would block
+        return False
     try:
         with open(path, "rb") as fh:
-            return fh.read(4) == b"PK\x03\x04" and str(path).endswith(".npz")
+            return fh.read(4) == b"PK\x03\x04"
     except OSError:
         return False
 

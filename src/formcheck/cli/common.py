@@ -81,6 +81,8 @@ def check_outputs(source: Path, files: dict[str, Any], folders: dict[str, Any] |
         if where in seen:
             raise FormcheckError(f"{seen[where]} and {flag} both write to {path}; choose two names", ExitCode.USAGE)
         seen[where] = flag
+        if path.exists() and not (path.is_file() or path.is_dir()):  # replacing /dev/stdout would be bad
+            raise OutputError(f"cannot write {flag} {path}: not a regular file (for the terminal, use --json -)")
         if path.is_dir() != is_folder and path.exists():
             kind = "a file" if is_folder else "a folder"
             raise OutputError(f"cannot write {flag} {path}: it is {kind}")
