@@ -288,8 +288,7 @@ def test_run_keeps_what_was_recorded_when_the_source_vanishes_mid_set():
             yield Frame(i, float(t), np.zeros((9, 16, 3), np.uint8))
 
     src = LatestFrameSource(stream(), SourceInfo("cam", track.width, track.height, 24.0, 0, "camera"), pace=False)
-    with src:
-        result = run(src, TrackEstimator(track), LiveSession(width=track.width, height=track.height))
+    result = run(src, TrackEstimator(track), LiveSession(width=track.width, height=track.height))
     assert result.ended == Ended.SOURCE_LOST and "camera unplugged" in result.message
     assert result.analysis is not None and len(result.analysis.track) == cut
     report = result.report()
@@ -305,14 +304,13 @@ def test_quit_and_idle_end_the_set():
         fr = (Frame(i, float(t), np.zeros((9, 16, 3), np.uint8)) for i, t in enumerate(track.t))
         return LatestFrameSource(fr, SourceInfo("f", track.width, track.height, 24.0, len(track), "file"), pace=False)
 
-    with src() as s:
-        quit_at_20 = run(s, TrackEstimator(track), LiveSession(width=track.width, height=track.height),
-                         lambda f, st, _: "quit" if st.index == 20 else None)  # fmt: skip
+    quit_at_20 = run(src(), TrackEstimator(track), LiveSession(width=track.width, height=track.height),
+                     lambda f, st, _: "quit" if st.index == 20 else None)  # fmt: skip
     assert quit_at_20.ended == Ended.QUIT and len(quit_at_20.analysis.track) == 21
     from formcheck.live import LiveConfig
 
-    with src() as s:  # idle after 0.2 s without motion, once a rep was counted
-        idle = run(s, TrackEstimator(track), LiveSession(live=LiveConfig(idle_s=0.2), width=track.width,
+    # idle after 0.2 s without motion, once a rep was counted
+    idle = run(src(), TrackEstimator(track), LiveSession(live=LiveConfig(idle_s=0.2), width=track.width,
                                                          height=track.height))  # fmt: skip
     assert idle.ended == Ended.IDLE and idle.report()["live"]["reps_counted"] >= 1
 

@@ -671,34 +671,40 @@ OnFrame = Callable[[Frame, LiveState, LiveStats], str | None]  # returns "quit",
 def run(
     src: LatestFrameSource, estimator: Estimator, session: LiveSession, on_frame: OnFrame | None = None
 ) -> LiveResult:
-    """Process the newest frame until the source ends, the user quits, or the lifter idles."""
-    meter, ended = _Meter(), Ended.SOURCE_END
+    """Start `src` and process its newest frame until it ends, the user quits, or the lifter idles.
+
+    The model is warmed up first: its first frame costs several normal ones, and a paced
+    source would drop the start of the set meanwhile.
+    """
     sx = src.info.width  # landmarks are reported in source pixels, as in file mode
-    try:
-        while True:
-            g = src.read(timeout=0.5)
-            if g is None:
-                if src.ended:
+    estimator.detect(np.zeros((min(src.info.height, 720) or 1, min(sx, 1280) or 1, 3), np.uint8), 0.0)
+    meter, ended = _Meter(), Ended.SOURCE_END
+    with src:
+        try:
+            while True:
+                g = src.read(timeout=0.5)
+                if g is None:
+                    if src.ended:
+                        break
+                    continue
+                f = g.frame
+                sample = estimator.detect(f.image, f.t)
+                w = f.image.shape[1]
+                if sample is not None and w != sx:
+                    sample = PoseSample(sample.image * (sx / w), sample.world, sample.visibility)
+                state = session.update(f.t, sample, src.clock)
+                meter.tick(g.arrived)
+                cmd = on_frame(f, state, meter.stats(src)) if on_frame is not None else None
+                if cmd == "quit":
+                    ended = Ended.QUIT
                     break
-                continue
-            f = g.frame
-            sample = estimator.detect(f.image, f.t)
-            w = f.image.shape[1]
-            if sample is not None and w != sx:
-                sample = PoseSample(sample.image * (sx / w), sample.world, sample.visibility)
-            state = session.update(f.t, sample, src.clock)
-            meter.tick(g.arrived)
-            cmd = on_frame(f, state, meter.stats(src)) if on_frame is not None else None
-            if cmd == "quit":
-                ended = Ended.QUIT
-                break
-            if cmd == "reset":
-                session.reset()
-            elif state.idle:
-                ended = Ended.IDLE
-                break
-    except KeyboardInterrupt:
-        ended = Ended.INTERRUPTED
+                if cmd == "reset":
+                    session.reset()
+                elif state.idle:
+                    ended = Ended.IDLE
+                    break
+        except KeyboardInterrupt:
+            ended = Ended.INTERRUPTED
     message = src.lost or ""
     if ended == Ended.SOURCE_END and message:
         ended = Ended.SOURCE_LOST

@@ -221,8 +221,8 @@ def _run(camera: int | None, source: str | None, window: bool, json_out: str | N
         return cmd
 
     try:
-        with src, PoseEstimator(model, v.num_poses, v.min_detection_confidence, v.min_tracking_confidence) as est:
-            result = run(src, est, session, on_frame)
+        with PoseEstimator(model, v.num_poses, v.min_detection_confidence, v.min_tracking_confidence) as est:
+            result = run(src, est, session, on_frame)  # starts the source once the model is ready
     finally:
         if win is not None:
             win.close()
