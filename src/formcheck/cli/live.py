@@ -261,18 +261,18 @@ def _voice(quiet: bool) -> Any:
     try:
         return Voice()
     except VoiceUnavailable as exc:
-        err.print(f"[yellow]formcheck:[/] voice cues off: {escape(str(exc))}")
+        err.print(f"[yellow]formcheck:[/] voice cues off: {escape(str(exc))}", soft_wrap=True)
         return None
 
 
 def _say_rep(e: Any) -> None:
     r = e.rep
     if r.partial:
-        err.print(f"[dim]partial rep at {r.top_s:.1f} s ({escape(r.reason)}), not counted[/]")
+        err.print(f"[dim]partial rep at {r.top_s:.1f} s ({escape(r.reason)}), not counted[/]", soft_wrap=True)
         return
     score = f" · score {e.score:.0f}" if e.score is not None else ""
     fix = f" · fix: {escape(e.cue)}" if e.cue else " · good rep"
-    err.print(f"[bold]rep {e.number}[/] at {r.top_s:.1f} s{score}{fix}")
+    err.print(f"[bold]rep {e.number}[/] at {r.top_s:.1f} s{score}{fix}", soft_wrap=True)
 
 
 def _snapshot(path: Path, frame: Any, state: Any, st: Any, stats: bool, source_width: int) -> None:
