@@ -356,6 +356,17 @@ def test_engine_ray_without_ray_is_one_line_and_exit_2(tmp_path: Path, monkeypat
     assert result.output.strip().count("\n") == 0 and "formcheck[ray]" in result.output
 
 
+def test_unreachable_ray_cluster_fails_fast_with_exit_2(tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'formcheck[ray]')")
+    shutil.copy(sample(GOOD), tmp_path / GOOD)
+    t0 = time.monotonic()
+    result = CliRunner().invoke(app, [str(tmp_path / GOOD), "--out", str(tmp_path / "out"),
+                                      "--ray-address", "127.0.0.1:1"])
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert "cannot reach the Ray cluster at 127.0.0.1:1" in result.output
+    assert time.monotonic() - t0 < 30
+
+
 def test_unknown_engine_lists_the_valid_ones(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, [str(tmp_path), "--out", str(tmp_path / "o"), "--engine", "spark"])
     assert result.exit_code == ExitCode.USAGE

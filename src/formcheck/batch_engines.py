@@ -11,6 +11,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import socket
 import threading
 import time
 from collections import deque
@@ -133,11 +134,16 @@ def run_ray(jobs: Sequence[Job], s: Settings, fn: JobFn, on_done: OnResult, *,
     started = not ray.is_initialized()
     if started:
         opts = {"log_to_driver": False, "logging_level": logging.ERROR, "include_dashboard": False}
+        if address:
+            _check_reachable(address)
         try:
-            ray.init(address=address, **opts) if address else ray.init(num_cpus=workers, **opts)
+            ray.init(address=address, **opts) if address else ray.init("local", num_cpus=workers, **opts)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             where = f"the Ray cluster at {address}" if address else "a local Ray instance"
-            raise FormcheckError(f"cannot start or reach {where}: {exc}", ExitCode.USAGE) from exc
+            hint = ""
+            if "Unauthenticated" in str(exc.__cause__) or "AuthToken" in str(exc.__cause__):
+                hint = " (the cluster wants an auth token: set RAY_AUTH_MODE=token, and the token, as Ray's docs say)"
+            raise FormcheckError(f"cannot start or reach {where}: {exc}{hint}", ExitCode.USAGE) from exc
     try:
         task = ray.remote(num_cpus=1, max_retries=1)(fn)
         s_ref = ray.put(s)
@@ -161,6 +167,19 @@ def run_ray(jobs: Sequence[Job], s: Settings, fn: JobFn, on_done: OnResult, *,
     finally:
         if started:
             ray.shutdown()
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail in seconds on a wrong host:port (Ray itself retries for minutes before giving up)."""
+    hostport = address.removeprefix("ray://")
+    host, sep, port = hostport.rpartition(":")
+    if address == "auto" or not sep or not port.isdigit():
+        return  # "auto" or a form Ray resolves itself
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise FormcheckError(f"cannot reach the Ray cluster at {address}: {why}", ExitCode.USAGE) from exc
 
 
 def _hint_shared_fs(rec: Record) -> Record:
