@@ -46,6 +46,15 @@ def solid_frames(n: int, w: int = 320, h: int = 240) -> Iterator[np.ndarray]:
         yield np.full((h, w, 3), (40 + 3 * i) % 256, np.uint8)
 
 
+def moving_box(n: int, w: int = 160, h: int = 120) -> Iterator[np.ndarray]:
+    """A white box crossing the frame: every frame differs, so a lost frame shows."""
+    for i in range(n):
+        f = np.full((h, w, 3), 30, np.uint8)
+        x = (5 * i) % (w - 20)
+        f[40:60, x : x + 20] = 255
+        yield f
+
+
 def noise_frames(n: int, w: int = 320, h: int = 240, seed: int = 0) -> Iterator[np.ndarray]:
     rng = np.random.default_rng(seed)
     for _ in range(n):

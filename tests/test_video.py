@@ -21,20 +21,11 @@ from formcheck.sniff import explain_unreadable
 from formcheck.video import iter_frames, probe
 
 
-def moving_box(n: int, w: int = 160, h: int = 120):
-    """Frames that change every step (so a damaged frame is not a copy of its neighbours)."""
-    for i in range(n):
-        f = np.full((h, w, 3), 30, np.uint8)
-        x = (5 * i) % (w - 20)
-        f[40:60, x : x + 20] = (255, 255, 255)
-        yield f
-
-
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 60-frame fast-start mp4 (index first, as phones and web exports write it)."""
     d = tmp_path_factory.mktemp("clip")
-    corpus.write_video(d / "moov_last.mp4", moving_box(60))
+    corpus.write_video(d / "moov_last.mp4", corpus.moving_box(60))
     return corpus.faststart(d / "moov_last.mp4", d / "clip.mp4")
 
 
