@@ -28,11 +28,12 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import corpus
-from conftest import SAMPLES
+from conftest import SAMPLES, SHIPPED
 from formcheck.cli.analyze import app
 from formcheck.errors import ExitCode, OutputError
 
 runner = CliRunner()
+BRIDGE_TRACK = SHIPPED / "glute_bridge_BE-PROJECTS2018_GroupNo23.npz"
 FORMCHECK = Path(sys.executable).with_name("formcheck")
 # What native libraries print when they are not silenced: glog, FFmpeg, OpenCV, TFLite, Python.
 NOISE = re.compile(r"W0000|I0000|E0000|\[\w+ @ 0x|\[ ?(WARN|ERROR|INFO)|INFO: Created|Traceback|Warning:")
@@ -103,6 +104,7 @@ CASES = {
     "missing-path": Case(lambda d, _: d / "nope.mp4", ExitCode.NOT_FOUND, "no such file"),
     "directory": Case(lambda d, _: d, ExitCode.NOT_FOUND, "is a directory"),
     "fifo": Case(_fifo, ExitCode.NOT_FOUND, "not a regular file"),
+    "web-address": Case(lambda d, _: Path("https://example.com/set.mp4"), ExitCode.NOT_FOUND, "not web addresses"),
     # not a video
     "empty-file": Case(_bytes("empty.mp4", b""), NOT_A_VIDEO, "empty (0 bytes)"),
     "random-bytes.mp4": Case(lambda d, _: corpus.random_bytes(d / "random.mp4"), NOT_A_VIDEO, "not a video"),
@@ -112,6 +114,11 @@ CASES = {
     "png": Case(lambda d, _: corpus.image(d / "a.png"), NOT_A_VIDEO, "still PNG image"),
     "jpeg": Case(lambda d, _: corpus.image(d / "a.jpg", "JPEG"), NOT_A_VIDEO, "still JPEG image"),
     "jpeg-renamed.mp4": Case(lambda d, _: corpus.image(d / "a.mp4", "JPEG"), NOT_A_VIDEO, "still JPEG image"),
+    "cut-pose-track.npz": Case(
+        lambda d, _: corpus.truncate_bytes(shutil.copy(BRIDGE_TRACK, d / "t.npz"), d / "t.npz", 0.5),
+        NOT_A_VIDEO,
+        "not a readable formcheck pose track",
+    ),
     "still-gif": Case(lambda d, _: corpus.gif(d / "a.gif", [100]), NOT_A_VIDEO, "still GIF image"),
     "header-only": Case(lambda d, c: corpus.header_only(c.base, d / "h.mp4"), NOT_A_VIDEO, "cut short"),
     "half-uploaded-index-last": Case(

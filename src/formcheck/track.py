@@ -132,7 +132,9 @@ class PoseTrack:
                     meta=dict(header.get("meta", {})),
                 )
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-            raise NotAVideo(f"{path}: not a readable formcheck pose track ({exc})") from exc
+            raise NotAVideo(
+                f"{path}: not a readable formcheck pose track ({exc}); save it again with formcheck VIDEO --save-poses"
+            ) from exc
 
 
 def is_track_file(path: str | os.PathLike[str]) -> bool:

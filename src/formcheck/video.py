@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import re
 import struct
 import threading
 import warnings
@@ -34,6 +35,7 @@ MAX_FRAME_PIXELS = 8192 * 8192
 # A damaged stretch of video fails to decode frame by frame; reading on past it recovers the
 # rest. At the true end every read fails at once (~40 µs each), so this costs nothing there.
 MAX_FAILED_READS = 250
+_URL = re.compile(r"^[a-z][a-z0-9+.-]+:/", re.I)  # https://…, rtsp://… (pathlib makes // one slash)
 # Bound each FFmpeg open and read (ms): a stalled network drive must not hang formcheck.
 _CAP_PARAMS = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 30_000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 30_000]
 
@@ -64,6 +66,8 @@ class Frame:
 def check_path(path: str | os.PathLike[str]) -> Path:
     """Fail early, in one line, on paths that cannot be a video."""
     p = Path(path)
+    if _URL.match(str(path)):
+        raise InputNotFound(f"{path}: formcheck reads video files, not web addresses; download the video first")
     try:
         if not p.exists():
             raise InputNotFound(f"{p}: no such file; check the path")
