@@ -193,7 +193,7 @@ def print_report(report: dict[str, Any], to_stderr: bool = False) -> None:
     if report["reps"]:
         console.print(table)
     for w in report["warnings"]:
-        console.print(f"[yellow]note:[/] {escape(w)}")
+        console.print(f"[yellow]note:[/] {escape(w)}", soft_wrap=True)  # one line: greppable
     if report["exercise"] == "none":
         console.print("No hip thrust or glute bridge reps found.")
         return
