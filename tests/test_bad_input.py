@@ -343,6 +343,18 @@ def test_no_native_noise_in_a_real_terminal(name: str, clips: Clips, tmp_path: P
         assert p.stderr.count("\n") == 1 and p.stderr.startswith("formcheck: ")
 
 
+def test_names_that_are_not_utf8(tmp_path: Path):
+    """Latin-1 names from old disks and archives: OpenCV crashed on them (SIGSEGV), reading or writing."""
+    video = corpus.write_video(tmp_path / "room.mp4", corpus.solid_frames(10))
+    video = video.rename(tmp_path / os.fsdecode(b"r\xe9p \xff.mp4"))
+    p = run(video, "--json", tmp_path / "r.json")
+    assert p.returncode == NOTHING, p.stderr
+    assert json.loads((tmp_path / "r.json").read_text())["source"] == "r\ufffdp \ufffd.mp4"
+    p = run(video, "-q", "--annotate", tmp_path / os.fsdecode(b"out\xe9.mp4"))
+    assert p.returncode == ExitCode.OUTPUT and "not valid UTF-8" in p.stderr, p.stderr
+    assert sorted(os.listdir(tmp_path)) == sorted(["r.json", video.name])
+
+
 def test_debug_shows_the_traceback(tmp_path: Path):
     r = runner.invoke(app, [str(corpus.random_bytes(tmp_path / "r.mp4")), "--debug"])
     assert r.exit_code == NOT_A_VIDEO and "Traceback" in r.stderr and "NotAVideo" in r.stderr

@@ -71,6 +71,10 @@ class PoseTrack:
             raise ValueError(f"visibility must be ({n}, 33)")
         if n > 1 and np.any(np.diff(self.t) <= 0):
             raise ValueError("timestamps must increase")
+        # A file name that is not valid UTF-8 (bytes kept as surrogates) cannot be written to
+        # JSON, CSV or HTML: the source is a display name, so its undecodable bytes become U+FFFD.
+        text = self.source.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        object.__setattr__(self, "source", text)
 
     def __len__(self) -> int:
         return len(self.t)

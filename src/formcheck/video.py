@@ -14,6 +14,7 @@ import os
 import queue
 import re
 import struct
+import tempfile
 import threading
 import warnings
 from collections.abc import Iterator
@@ -92,11 +93,31 @@ def _is_picture(p: Path) -> bool:
 
 
 def _open(p: Path) -> cv2.VideoCapture:
-    cap = cv2.VideoCapture(str(p), cv2.CAP_FFMPEG, _CAP_PARAMS)
+    with _utf8_name(p) as name:
+        cap = cv2.VideoCapture(name, cv2.CAP_FFMPEG, _CAP_PARAMS)
     if not cap.isOpened():
         cap.release()
         raise NotAVideo(f"{p}: {explain_unreadable(p)}")
     return cap
+
+
+@contextlib.contextmanager
+def _utf8_name(p: Path) -> Iterator[str]:
+    """A name OpenCV can take: it crashes (SIGSEGV) on a file name that is not valid UTF-8.
+
+    Such names (old archives, Latin-1 disks) are opened through a symlink with a plain name;
+    once FFmpeg has the file open the link is no longer needed.
+    """
+    try:
+        str(p).encode("utf-8")
+        yield str(p)
+        return
+    except UnicodeEncodeError:
+        pass
+    with tempfile.TemporaryDirectory(prefix="formcheck-") as tmp:
+        link = Path(tmp) / ("video" + "".join(c for c in p.suffix if (c.isascii() and c.isalnum()) or c == "."))
+        link.symlink_to(p.resolve())
+        yield str(link)
 
 
 def _fps(cap: cv2.VideoCapture) -> float:

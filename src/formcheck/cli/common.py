@@ -81,6 +81,8 @@ def check_outputs(source: Path, files: dict[str, Any], folders: dict[str, Any] |
         if where in seen:
             raise FormcheckError(f"{seen[where]} and {flag} both write to {path}; choose two names", ExitCode.USAGE)
         seen[where] = flag
+        if not _is_utf8(str(path)):  # OpenCV's writers crash (SIGSEGV) on such names
+            raise OutputError(f"cannot write {flag} {path}: the name is not valid UTF-8; choose another name")
         if path.exists() and not (path.is_file() or path.is_dir()):  # replacing /dev/stdout would be bad
             raise OutputError(f"cannot write {flag} {path}: not a regular file (for the terminal, use --json -)")
         if path.is_dir() != is_folder and path.exists():
@@ -91,6 +93,14 @@ def check_outputs(source: Path, files: dict[str, Any], folders: dict[str, Any] |
             raise OutputError(f"cannot write {flag} {path}: {parent} is a file, not a folder")
         if not os.access(parent, os.W_OK | os.X_OK):
             raise OutputError(f"cannot write {flag} {path}: no permission to write in {parent}")
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes of a file name, kept as surrogates
+        return False
+    return True
 
 
 @contextlib.contextmanager
