@@ -1,10 +1,12 @@
-"""Frames in: open a video (or animated GIF) and stream RGB frames with true timestamps.
+"""Frames in: open a video (or an animated GIF) and stream RGB frames with true timestamps.
 
 Frames are streamed one at a time (memory does not grow with video length). Timestamps
 come from the container (presentation time), not from index / fps, so variable-frame-rate
 phone clips and GIFs whose key frames are held longer keep their real timing. OpenCV
 applies rotation metadata itself, so portrait phone clips come out upright; the size we
-report is that of the decoded (rotated) frame.
+report is that of the decoded (rotated) frame. Animated pictures go through `pictures`.
+Every way a file can fail to be a video ends in one NotAVideo / InputNotFound line that says
+what the file is and what to do (`sniff`); see docs/exit-codes.md.
 """
 
 from __future__ import annotations
@@ -13,24 +15,19 @@ import contextlib
 import os
 import queue
 import re
-import struct
 import tempfile
 import threading
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 
+from formcheck import pictures
 from formcheck.errors import InputNotFound, NotAVideo
 from formcheck.sniff import MAYBE_ANIMATED, REEXPORT, bmff_problem, explain_unreadable, image_kind, is_bmff, read_head
 
-# Browsers show GIF frames with a delay of 10 ms or less for 100 ms; so do we.
-GIF_MIN_DELAY_MS = 20
-GIF_DEFAULT_DELAY_MS = 100
 # Larger frames (beyond 8K) are refused before decoding: one would take gigabytes.
 MAX_FRAME_PIXELS = 8192 * 8192
 # A damaged stretch of video fails to decode frame by frame; reading on past it recovers the
@@ -127,7 +124,7 @@ def _fps(cap: cv2.VideoCapture) -> float:
 
 def _check_size(p: Path, w: float, h: float) -> None:
     if np.isfinite(w) and np.isfinite(h) and w * h > MAX_FRAME_PIXELS:
-        raise NotAVideo(f"{p}: frames are {w:.0f}×{h:.0f}, too large to decode safely; export it at 4K or less")
+        raise pictures.too_large(p, w, h)
 
 
 def probe(path: str | os.PathLike[str]) -> VideoInfo:
@@ -168,59 +165,9 @@ def _why_no_frame(p: Path, cap: cv2.VideoCapture) -> str:
 
 
 def _probe_picture(p: Path) -> VideoInfo:
-    kind = image_kind(read_head(p, 32))
-    n, total_ms = 0, 0
-    with _open_picture(p) as im:
-        w, h = im.size
-        _check_size(p, w, h)
-        try:
-            for _ in _seek_frames(im):
-                total_ms += _gif_delay(im.info.get("duration"))
-                n += 1
-        except _PICTURE_ERRORS as exc:  # a cut animation still has its first frames
-            if n < 2:
-                raise NotAVideo(f"{p}: damaged {kind} image ({exc}); {REEXPORT}") from exc
-    if n < 2:
-        raise NotAVideo(f"{p}: is a still {kind} image, not a video; record the set as a video (mp4, mov)")
+    w, h, n, total_ms = pictures.probe(p, MAX_FRAME_PIXELS)
     fps = n / (total_ms / 1000.0) if total_ms else 0.0
     return VideoInfo(str(p), w, h, fps, n, True)
-
-
-# What Pillow raises on damaged data.
-_PICTURE_ERRORS = (OSError, ValueError, SyntaxError, struct.error)
-
-
-def _seek_frames(im: Any) -> Iterator[int]:
-    """Step through an animated picture; stops at its end (no frame count needed up front)."""
-    i = 0
-    while True:
-        try:
-            im.seek(i)
-        except EOFError:
-            return
-        yield i
-        i += 1
-
-
-def _open_picture(p: Path) -> Any:
-    """Pillow image, with its decompression-bomb warning raised as an error (not printed)."""
-    from PIL import Image
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            return Image.open(p)
-        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-            raise NotAVideo(f"{p}: frames too large to decode safely ({exc})") from exc
-        except Image.UnidentifiedImageError as exc:
-            raise NotAVideo(f"{p}: {explain_unreadable(p)}") from exc
-        except _PICTURE_ERRORS as exc:
-            raise NotAVideo(f"{p}: damaged {image_kind(read_head(p, 32))} image ({exc}); {REEXPORT}") from exc
-
-
-def _gif_delay(duration: object) -> int:
-    d = int(duration) if isinstance(duration, int | float) and np.isfinite(duration) else 0
-    return GIF_DEFAULT_DELAY_MS if d < GIF_MIN_DELAY_MS else d
 
 
 def _scale(image: np.ndarray, max_side: int | None) -> np.ndarray:
@@ -264,15 +211,8 @@ def _iter_ffmpeg(p: Path, max_side: int | None) -> Iterator[Frame]:
 
 
 def _iter_picture(p: Path, max_side: int | None) -> Iterator[Frame]:
-    with _open_picture(p) as im:
-        t_ms = 0
-        try:
-            for i in _seek_frames(im):
-                rgb = np.asarray(im.convert("RGB"))
-                yield Frame(i, t_ms / 1000.0, _scale(rgb, max_side))
-                t_ms += _gif_delay(im.info.get("duration"))
-        except _PICTURE_ERRORS:
-            return  # a cut animation: keep the frames before the damage
+    for i, (t, rgb) in enumerate(pictures.frames(p)):
+        yield Frame(i, t, _scale(rgb, max_side))
 
 
 def iter_frames(path: str | os.PathLike[str], max_side: int | None = None, prefetch: int = 0) -> Iterator[Frame]:
