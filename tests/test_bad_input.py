@@ -110,6 +110,12 @@ CASES = {
     "random-bytes.mp4": Case(lambda d, _: corpus.random_bytes(d / "random.mp4"), NOT_A_VIDEO, "not a video"),
     "text-file.mp4": Case(_bytes("notes.mp4", b"3x10 hip thrusts\n"), NOT_A_VIDEO, "text file"),
     "html-page.mp4": Case(_bytes("dl.mp4", b"<!DOCTYPE html><html>404</html>"), NOT_A_VIDEO, "web page"),
+    "hls-playlist.m3u8": Case(
+        _bytes("set.m3u8", b"#EXTM3U\n#EXTINF:10,\nhttp://127.0.0.1:9/a.ts\n#EXT-X-ENDLIST\n"), NOT_A_VIDEO, "playlist"
+    ),
+    "ffconcat-list.mp4": Case(  # FFmpeg would read the listed files (or loop on itself)
+        _bytes("list.mp4", b"ffconcat version 1.0\nfile 'list.mp4'\n"), NOT_A_VIDEO, "playlist"
+    ),
     "audio.wav": Case(lambda d, _: corpus.wav(d / "memo.wav"), NOT_A_VIDEO, "only sound"),
     "png": Case(lambda d, _: corpus.image(d / "a.png"), NOT_A_VIDEO, "still PNG image"),
     "jpeg": Case(lambda d, _: corpus.image(d / "a.jpg", "JPEG"), NOT_A_VIDEO, "still JPEG image"),

@@ -105,9 +105,18 @@ def _text(head: bytes) -> str | None:
     return None
 
 
+def is_text(head: bytes) -> bool:
+    """Text, not a container. Never handed to FFmpeg: it follows playlists (m3u8, ffconcat,
+    SDP) to other files and to the network, which a local file must not make it do."""
+    return bool(head) and _text(head) is not None
+
+
 def explain_unreadable(path: Path) -> str:
     """One sentence: what the file is instead of a video, and what to do about it."""
-    head = read_head(path)
+    try:
+        head = read_head(path)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc}); check that it is still there"
     if not head:
         return "the file is empty (0 bytes); copy or export the video again"
     kind = image_kind(head)
@@ -128,5 +137,7 @@ def explain_unreadable(path: Path) -> str:
         low = text.lstrip("\ufeff \t\r\n").lower()
         if low.startswith(("<!doctype html", "<html")) or "<html" in low[:1024]:
             return "is a web page (HTML), not a video: the download probably failed; download the video again"
+        if low.startswith(("#extm3u", "ffconcat", "[playlist]", "v=0")):
+            return "is a playlist or stream description (links to videos), not a video; pass the video file itself"
         return "is a text file, not a video; pass the video file itself"
     return f"not a video formcheck can read (unknown format, or a damaged file); {REEXPORT}"

@@ -26,7 +26,16 @@ import numpy as np
 
 from formcheck import pictures
 from formcheck.errors import InputNotFound, NotAVideo
-from formcheck.sniff import MAYBE_ANIMATED, REEXPORT, bmff_problem, explain_unreadable, image_kind, is_bmff, read_head
+from formcheck.sniff import (
+    MAYBE_ANIMATED,
+    REEXPORT,
+    bmff_problem,
+    explain_unreadable,
+    image_kind,
+    is_bmff,
+    is_text,
+    read_head,
+)
 
 # Larger frames (beyond 8K) are refused before decoding: one would take gigabytes.
 MAX_FRAME_PIXELS = 8192 * 8192
@@ -81,6 +90,8 @@ def check_path(path: str | os.PathLike[str]) -> Path:
     kind = image_kind(head)
     if kind is not None and kind not in MAYBE_ANIMATED:
         raise NotAVideo(f"{p}: is a still {kind} image, not a video; record the set as a video (mp4, mov)")
+    if is_text(head):
+        raise NotAVideo(f"{p}: {explain_unreadable(p)}")
     return p
 
 
