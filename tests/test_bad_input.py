@@ -197,7 +197,17 @@ def test_bad_input(case: Case, clips: Clips, tmp_path: Path):
 
 # --- odd names -----------------------------------------------------------------------------
 
-ODD_NAMES = ["my set.mp4", "rép été.mp4", "<b>x</b>.mp4", "[bold red]x.mp4", 'it\'s "set" 🏋.mp4', "日本.MP4"]
+ODD_NAMES = [
+    "pipe:0",
+    "http:x.mp4",
+    "-.mp4",
+    "my set.mp4",
+    "rép été.mp4",
+    "<b>x</b>.mp4",
+    "[bold red]x.mp4",
+    'it\'s "set" 🏋.mp4',
+    "日本.MP4",
+]
 
 
 @pytest.mark.parametrize("name", ODD_NAMES)

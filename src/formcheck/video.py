@@ -114,11 +114,13 @@ def _utf8_name(p: Path) -> Iterator[str]:
     """A name OpenCV can take: it crashes (SIGSEGV) on a file name that is not valid UTF-8.
 
     Such names (old archives, Latin-1 disks) are opened through a symlink with a plain name;
-    once FFmpeg has the file open the link is no longer needed.
+    once FFmpeg has the file open the link is no longer needed. The name is absolute, so that
+    FFmpeg never reads a file called `pipe:0` or `http:x.mp4` as a protocol (stdin, network).
     """
+    name = str(p.absolute())
     try:
-        str(p).encode("utf-8")
-        yield str(p)
+        name.encode("utf-8")
+        yield name
         return
     except UnicodeEncodeError:
         pass
