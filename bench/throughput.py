@@ -90,9 +90,9 @@ def child(kind: str, path: str, a: argparse.Namespace) -> dict:
     if kind == "decode":
         from formcheck.video import iter_frames
 
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         n = sum(1 for _ in iter_frames(path, v.max_side))
-        dt = time.perf_counter() - t0
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     elif kind == "infer":
         from formcheck.pose import PoseEstimator
         from formcheck.video import iter_frames
@@ -103,17 +103,17 @@ def child(kind: str, path: str, a: argparse.Namespace) -> dict:
             if len(frames) >= a.frames:
                 break
         with PoseEstimator(None, v.num_poses, v.min_detection_confidence, v.min_tracking_confidence) as est:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for f in frames:
                 est.detect(f.image, f.t)
-            dt = time.perf_counter() - t0
+            dt, cpu = time.perf_counter() - t0, time.process_time() - c0
         n = len(frames)
     elif kind == "loop":
         import cv2
 
         from formcheck.pose import PoseEstimator
 
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         cap = cv2.VideoCapture(path)
         n = angles = 0
         with PoseEstimator(None, v.num_poses, v.min_detection_confidence, v.min_tracking_confidence) as est:
@@ -126,7 +126,7 @@ def child(kind: str, path: str, a: argparse.Namespace) -> dict:
                     p = s.image[:, :2]
                     angles += _angle(p[11], p[23], p[25]) > 0 and _angle(p[23], p[25], p[27]) > 0
                 n += 1
-        dt = time.perf_counter() - t0
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
         out["angles"] = angles
     else:  # e2e1, e2e
         from formcheck.pipeline import analyze_path
@@ -138,12 +138,12 @@ def child(kind: str, path: str, a: argparse.Namespace) -> dict:
             out["streams"] = workers_for(probe(path), v)
         except ImportError:  # formcheck before issue 9: one stream
             out["streams"] = 1
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         analysis = analyze_path(path, cfg)
-        dt = time.perf_counter() - t0
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
         n = len(analysis.track)
         out["reps"] = [int(r.top) for r in analysis.reps]
-    return {**out, "frames": n, "seconds": dt, "rss_mb": _peak_rss_mb()}
+    return {**out, "frames": n, "seconds": dt, "cpu_s": cpu, "rss_mb": _peak_rss_mb()}
 
 
 # ---------------------------------------------------------------- parent: run and report
@@ -219,12 +219,13 @@ def report_clip(title: str, path: Path, a: argparse.Namespace, extra: tuple[str,
             opts["max_side"] = 1920  # no downscale before the model
         rows[kind] = measure(CHILD_KIND.get(kind, kind), path, a.repeat, **opts)
     base = rows["infer"]["fps"]
-    print(f"  {'measurement':44s} {'frames/s':>9s} {'x infer':>8s} {'peak RSS MB':>12s}")
+    print(f"  {'measurement':44s} {'frames/s':>9s} {'x infer':>8s} {'peak RSS MB':>12s} {'cores used':>11s}")
     for kind, r in rows.items():
         label = LABELS[kind] + (f" ({r['frames']} frames)" if kind.startswith("infer") else "")
         if kind.startswith("e2e"):
             label += f" [{r['streams']} stream{'s' if r['streams'] > 1 else ''}]"
-        print(f"  {label:44s} {r['fps']:9.1f} {r['fps'] / base:8.2f} {r['rss_mb']:12.0f}")
+        cores_used = r["cpu_s"] / r["seconds"]
+        print(f"  {label:44s} {r['fps']:9.1f} {r['fps'] / base:8.2f} {r['rss_mb']:12.0f} {cores_used:11.2f}")
     e2e, loop = rows["e2e"], rows["loop"]
     print(f"  e2e auto / typical loop {e2e['fps'] / loop['fps']:.2f}x; e2e auto / e2e 1 stream "
           f"{e2e['fps'] / rows['e2e1']['fps']:.2f}x; whole process (like `formcheck VIDEO`) "
@@ -254,6 +255,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="runs per measurement; the fastest is kept")
     ap.add_argument("--frames", type=int, default=150, help="frames decoded beforehand for 'infer'")
     ap.add_argument("--break-even", action="store_true", help="only measure where chunking starts to pay")
+    ap.add_argument("--only", choices=("720p", "1080p", "portrait", "memory"), action="append",
+                    help="measure only these parts (repeatable); default: all")
     ap.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     ap.add_argument("--workers", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--num-poses", type=int, help=argparse.SUPPRESS)
@@ -278,17 +281,22 @@ def main() -> None:
         if a.break_even:
             break_even(a.samples / CLIP_720P, tmp, a)
             return
-        report_clip("720p landscape", a.samples / CLIP_720P, a, extra=("infer2",))
-        hd = make_clip(a.samples / CLIP_TO_1080P, tmp / "upscaled_1080p.mp4", size=(1920, 1080))
-        report_clip(f"1080p landscape (made: {CLIP_TO_1080P} upscaled, mp4v)", hd, a, extra=("e2e_full",))
-        report_clip("portrait phone", a.samples / CLIP_PORTRAIT, a)
-        once = make_clip(a.samples / CLIP_PORTRAIT, tmp / "portrait_x1.mp4")
-        ten = make_clip(a.samples / CLIP_PORTRAIT, tmp / "portrait_x10.mp4", times=10)
-        short, long = measure("e2e", once, a.repeat), measure("e2e", ten, a.repeat)
-        print(f"memory, e2e auto on {CLIP_PORTRAIT} re-encoded (mp4v) once vs concatenated 10x:")
-        print(f"  {short['frames']} frames: {short['rss_mb']:.0f} MB ({short['fps']:.1f} frames/s); "
-              f"{long['frames']} frames: {long['rss_mb']:.0f} MB ({long['fps']:.1f} frames/s); "
-              f"ratio {long['rss_mb'] / short['rss_mb']:.2f} (target <= 1.10)")
+        parts = set(a.only or ("720p", "1080p", "portrait", "memory"))
+        if "720p" in parts:
+            report_clip("720p landscape", a.samples / CLIP_720P, a, extra=("infer2",))
+        if "1080p" in parts:
+            hd = make_clip(a.samples / CLIP_TO_1080P, tmp / "upscaled_1080p.mp4", size=(1920, 1080))
+            report_clip(f"1080p landscape (made: {CLIP_TO_1080P} upscaled, mp4v)", hd, a, extra=("e2e_full",))
+        if "portrait" in parts:
+            report_clip("portrait phone", a.samples / CLIP_PORTRAIT, a)
+        if "memory" in parts:
+            once = make_clip(a.samples / CLIP_PORTRAIT, tmp / "portrait_x1.mp4")
+            ten = make_clip(a.samples / CLIP_PORTRAIT, tmp / "portrait_x10.mp4", times=10)
+            short, long = measure("e2e", once, a.repeat), measure("e2e", ten, a.repeat)
+            print(f"memory, e2e auto on {CLIP_PORTRAIT} re-encoded (mp4v) once vs concatenated 10x:")
+            print(f"  {short['frames']} frames: {short['rss_mb']:.0f} MB ({short['fps']:.1f} frames/s); "
+                  f"{long['frames']} frames: {long['rss_mb']:.0f} MB ({long['fps']:.1f} frames/s); "
+                  f"ratio {long['rss_mb'] / short['rss_mb']:.2f} (target <= 1.10)")
     print(f"\ndone in {time.perf_counter() - t_start:.0f} s; load average {os.getloadavg()[0]:.2f} at the end "
           "(other work on the machine makes every figure lower and noisier)")
 

@@ -54,6 +54,8 @@ def test_auto_workers_follow_the_cores(monkeypatch):
     assert workers_for(_info(60.0), _video(workers=0)) == 1
     monkeypatch.setattr(parallel, "cores", lambda: 2)
     assert workers_for(_info(60.0), _video(workers=0)) == 2
+    monkeypatch.setattr(parallel, "cores", lambda: 64)
+    assert workers_for(_info(600.0), _video(workers=0)) == parallel.MAX_AUTO_WORKERS  # memory
 
 
 def test_plan_covers_the_file_once_with_equal_work():
