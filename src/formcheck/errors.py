@@ -1,6 +1,7 @@
-"""Errors a user can cause, each with the exit code the CLI documents.
+"""Errors a user can cause, each with the exit code the CLI documents (docs/exit-codes.md).
 
-Library code raises these; only `cli` turns them into a message and an exit code.
+Library code raises these; only `cli` turns them into a message and an exit code. A message
+is one line: the file, what is wrong with it, and (after a ';') what to do.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ class ExitCode(IntEnum):
     OK = 0
     INTERNAL = 1  # a bug: please report it (run with --debug for the traceback)
     USAGE = 2  # bad command-line options
-    NOT_FOUND = 3  # the path does not exist or is not a regular file
-    NOT_A_VIDEO = 4  # the file cannot be decoded as video (image, text, corrupt, empty)
+    NOT_FOUND = 3  # the path is missing, a folder, a pipe or device, a web address, or unreadable
+    NOT_A_VIDEO = 4  # the file cannot be decoded as video (empty, image, text, audio, cut before any frame)
     MODEL = 5  # the pose model is missing or damaged
     NOTHING_TO_SCORE = 6  # valid video, but no person or no hip thrust in it (report still written)
     OUTPUT = 7  # an output file could not be written
