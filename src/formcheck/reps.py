@@ -17,7 +17,6 @@ import itertools
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.signal import find_peaks
 
 from formcheck.kinematics import Kinematics
 from formcheck.signal import runs
@@ -94,6 +93,8 @@ def _merge_shallow(seg: np.ndarray, lift: np.ndarray, peaks: list[int], cfg: Rep
 
 
 def _cycles(k: Kinematics, a: int, b: int, fs: float, cfg: RepsConfig) -> list[_Cycle]:
+    from scipy.signal import find_peaks  # here, not at import: scipy.signal costs ~0.6 s to load
+
     seg = k.hip_ext[a:b]
     lift = np.nan_to_num(k.lift[a:b], nan=0.0)
     found, _ = find_peaks(seg, prominence=cfg.min_rom_deg, distance=max(1, int(cfg.min_period_s * fs)))

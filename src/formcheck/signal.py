@@ -13,7 +13,6 @@ import math
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.signal import butter, sosfiltfilt
 
 from formcheck.track import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER, PoseTrack
 
@@ -65,6 +64,8 @@ def cut_points(track: PoseTrack, max_jump: float) -> np.ndarray:
 
 def lowpass(t: np.ndarray, x: np.ndarray, cutoff_hz: float, order: int = 4) -> np.ndarray:
     """Zero-phase low-pass along axis 0 on each NaN-free run; runs too short stay raw."""
+    from scipy.signal import butter, sosfiltfilt  # here, not at import: scipy.signal is slow to load
+
     x = np.array(x, dtype=np.float64, copy=True)
     if len(t) < 2:
         return x
