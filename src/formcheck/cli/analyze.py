@@ -10,6 +10,10 @@ import typer
 from rich.table import Table
 
 from formcheck.cli.common import (
+    ConfigOption,
+    DebugOption,
+    ModelOption,
+    QuietOption,
     check_outputs,
     err,
     escape,
@@ -51,14 +55,10 @@ def analyze(
     keyframes: Annotated[
         Path | None, typer.Option("--keyframes", help="Write a PNG of each rep's top to this folder.", metavar="DIR")
     ] = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="TOML file overriding thresholds and options.", metavar="PATH")
-    ] = None,
-    model: Annotated[
-        Path | None, typer.Option("--model", help="Another PoseLandmarker .task bundle (lite/full/heavy).")
-    ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and native library logs.")] = False,
+    config: ConfigOption = None,
+    model: ModelOption = None,
+    quiet: QuietOption = False,
+    debug: DebugOption = False,
 ) -> None:
     from formcheck.config import load_config
     from formcheck.pipeline import analyze_path

@@ -10,7 +10,17 @@ from typing import Annotated, Any
 
 import typer
 
-from formcheck.cli.common import err, escape, fail, quiet_native_stderr, user_errors
+from formcheck.cli.common import (
+    ConfigOption,
+    DebugOption,
+    ModelOption,
+    QuietOption,
+    err,
+    escape,
+    fail,
+    quiet_native_stderr,
+    user_errors,
+)
 from formcheck.errors import ExitCode
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
@@ -47,14 +57,10 @@ def batch(
     csv: Annotated[bool, typer.Option("--csv", help="Also write DIR/<name>.csv (one row per rep).")] = False,
     html: Annotated[bool, typer.Option("--html", help="Also write DIR/<name>.html reports.")] = False,
     annotate: Annotated[bool, typer.Option("--annotate", help="Also write annotated videos DIR/<name>.mp4.")] = False,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="TOML file overriding thresholds and options.", metavar="PATH")
-    ] = None,
-    model: Annotated[
-        Path | None, typer.Option("--model", help="Another PoseLandmarker .task bundle (lite/full/heavy).")
-    ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and native library logs.")] = False,
+    config: ConfigOption = None,
+    model: ModelOption = None,
+    quiet: QuietOption = False,
+    debug: DebugOption = False,
 ) -> None:
     from formcheck.batch import Settings, run_batch
     from formcheck.config import load_config

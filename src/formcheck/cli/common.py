@@ -9,12 +9,22 @@ import traceback
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from formcheck.errors import ExitCode, FormcheckError, OutputError
+
+# Options every command shares, declared once.
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="TOML file overriding thresholds and options.", metavar="PATH")
+]
+ModelOption = Annotated[
+    Path | None, typer.Option("--model", help="Another PoseLandmarker .task bundle (lite/full/heavy).", metavar="PATH")
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks and native library logs.")]
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)

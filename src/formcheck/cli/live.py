@@ -14,7 +14,17 @@ from typing import Annotated, Any
 
 import typer
 
-from formcheck.cli.common import err, escape, out, quiet_native_stderr, user_errors
+from formcheck.cli.common import (
+    ConfigOption,
+    DebugOption,
+    ModelOption,
+    QuietOption,
+    err,
+    escape,
+    out,
+    quiet_native_stderr,
+    user_errors,
+)
 from formcheck.errors import ExitCode, FormcheckError
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
@@ -162,14 +172,10 @@ def live(
     fast: Annotated[
         bool, typer.Option("--fast", help="Files only: every frame, as fast as possible (no real-time pacing).")
     ] = False,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="TOML file overriding thresholds and options.", metavar="PATH")
-    ] = None,
-    model: Annotated[
-        Path | None, typer.Option("--model", help="Another PoseLandmarker .task bundle (lite/full/heavy).")
-    ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and native library logs.")] = False,
+    config: ConfigOption = None,
+    model: ModelOption = None,
+    quiet: QuietOption = False,
+    debug: DebugOption = False,
     snapshot: Annotated[Path | None, typer.Option("--snapshot", hidden=True, help="Save the last overlay.")] = None,
 ) -> None:
     with user_errors(debug), quiet_native_stderr(not debug):
