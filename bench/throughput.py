@@ -240,13 +240,14 @@ def break_even(src: Path, tmp: Path, a: argparse.Namespace) -> None:
 
     fps = cv2.VideoCapture(str(src)).get(cv2.CAP_PROP_FPS) or 30.0
     print(f"break-even on cuts of {src.name} (e2e seconds, best of {a.repeat}):")
-    print(f"  {'clip s':>6s} {'1 stream':>9s} {'2 chunks':>9s} {'speed-up':>9s}")
+    print(f"  {'clip s':>6s} {'1 stream':>9s} {'2 chunks':>9s} {'speed-up':>9s} {'cores used 1 / 2':>17s}")
     for secs in (2, 3, 4, 6, 8, 12):
         cut = make_clip(src, tmp / f"cut{secs}.mp4", max_frames=int(secs * fps))
         one = measure("e2e", cut, a.repeat, workers=1)
         two = measure("e2e", cut, a.repeat, workers=2, min_s=0.1)
-        print(f"  {secs:6.0f} {one['seconds']:9.2f} {two['seconds']:9.2f} {one['seconds'] / two['seconds']:9.2f}x",
-              flush=True)
+        used = f"{one['cpu_s'] / one['seconds']:.2f} / {two['cpu_s'] / two['seconds']:.2f}"
+        print(f"  {secs:6.0f} {one['seconds']:9.2f} {two['seconds']:9.2f} {one['seconds'] / two['seconds']:8.2f}x "
+              f"{used:>17s}", flush=True)
 
 
 def main() -> None:

@@ -58,10 +58,16 @@ def track_video(
 ) -> PoseTrack:
     """Run the pose model over every frame: in time chunks on all cores when the file is long
     enough (formcheck.parallel), else in one stream with decoding in a background thread."""
+    import importlib
+    import threading
+
     from formcheck.parallel import track_chunked, workers_for
     from formcheck.pose import PoseEstimator, track_frames
     from formcheck.video import iter_frames, probe
 
+    # Scoring needs scipy.signal, imported lazily (~1 s of CPU): import it now, beside the
+    # model, rather than after it (measured: 4.4 -> 3.4 s on a 5 s clip).
+    threading.Thread(target=importlib.import_module, args=("scipy.signal",), daemon=True).start()
     info = probe(path)
     v = cfg.video
     n = workers_for(info, v)
