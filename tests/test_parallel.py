@@ -24,7 +24,7 @@ def _info(seconds: float, fps: float = 30.0, gif: bool = False) -> VideoInfo:
 
 
 def _video(**over: object) -> VideoConfig:
-    return dataclasses.replace(VideoConfig(), **over)
+    return dataclasses.replace(VideoConfig(), **{"parallel_min_s": 4.0, **over})
 
 
 # ---------------------------------------------------------------- planning

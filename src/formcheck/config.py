@@ -35,7 +35,7 @@ class VideoConfig:
     workers: int = 0
     # Seconds of video per extra tracker: shorter files stay single-stream (splitting them
     # would not pay for the warm-up) — see bench/README.md for the break-even.
-    parallel_min_s: float = 4.0
+    parallel_min_s: float = 3.0
     # Each chunk's tracker starts this long before its chunk so tracking has settled.
     parallel_warmup_s: float = 1.0
 
