@@ -15,8 +15,8 @@ os.environ.setdefault("OPENCV_VIDEOIO_DEBUG", "0")
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import importlib  # noqa: E402
-import sys  # noqa: E402
+import importlib
+import sys
 
 # subcommand -> module exposing a typer `app`
 SUBCOMMANDS = {"batch": "batch", "live": "live", "rules": "rules"}
