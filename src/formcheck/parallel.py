@@ -31,7 +31,7 @@ import numpy as np
 from formcheck.config import VideoConfig
 from formcheck.pose import PoseEstimator, track_frames
 from formcheck.track import PoseTrack
-from formcheck.video import MAX_FAILED_READS, Frame, VideoInfo, _open, _prefetched, _scale
+from formcheck.video import MAX_FAILED_READS, Frame, VideoInfo, open_capture, prefetched, scale_frame
 
 POLL_S = 0.2  # how often the calling thread reports progress while the chunks run
 # Each extra tracker costs ~115 MB of peak memory (measured: 437 vs 320 MB); on a big machine
@@ -102,7 +102,7 @@ def _read(p: Path, chunk: Chunk, max_side: int | None, part: _Part, stop: thread
     Anything the single stream would have to repair (a failed read followed by more frames, a
     missing or repeated timestamp, a frame size that changes) marks the part unclean.
     """
-    cap = _open(p)
+    cap = open_capture(p)
     try:
         if chunk.seek_s > 0:
             cap.set(cv2.CAP_PROP_POS_MSEC, chunk.seek_s * 1000.0)
@@ -114,7 +114,7 @@ def _read(p: Path, chunk: Chunk, max_side: int | None, part: _Part, stop: thread
                 failed += 1
                 continue
             t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-            small = _scale(bgr, max_side)
+            small = scale_frame(bgr, max_side)
             size = (small.shape[1], small.shape[0])
             if failed or not np.isfinite(t) or t < 0 or t <= last_t or part.size not in (None, size):
                 part.clean = False
@@ -130,7 +130,7 @@ def _read(p: Path, chunk: Chunk, max_side: int | None, part: _Part, stop: thread
 def _track_chunk(p: Path, info: VideoInfo, chunk: Chunk, v: VideoConfig, model: Path | None,
                  part: _Part, stop: threading.Event) -> None:
     with PoseEstimator(model, v.num_poses, v.min_detection_confidence, v.min_tracking_confidence) as est:
-        frames = _prefetched(_read(p, chunk, v.max_side, part, stop), 4)
+        frames = prefetched(_read(p, chunk, v.max_side, part, stop), 4)
 
         def owned() -> Iterator[Frame]:
             for f in frames:

@@ -32,7 +32,7 @@ def probe(p: Path, max_pixels: int) -> tuple[int, int, int, int]:
     """(width, height, frames, total ms); NotAVideo for a still, damaged or oversized picture."""
     kind = image_kind(read_head(p, 32))
     n, total_ms = 0, 0
-    with _open(p) as im:
+    with open_capture(p) as im:
         w, h = im.size
         if w * h > max_pixels:
             raise too_large(p, w, h)
@@ -50,7 +50,7 @@ def probe(p: Path, max_pixels: int) -> tuple[int, int, int, int]:
 
 def frames(p: Path) -> Iterator[tuple[float, np.ndarray]]:
     """(t in seconds, (H, W, 3) uint8 RGB) for each frame, until the end or the first damage."""
-    with _open(p) as im:
+    with open_capture(p) as im:
         t_ms = 0
         try:
             for _ in _seek_frames(im):
@@ -77,7 +77,7 @@ def _seek_frames(im: Any) -> Iterator[int]:
         i += 1
 
 
-def _open(p: Path) -> Any:
+def open_capture(p: Path) -> Any:
     """Pillow image, with its decompression-bomb warning raised as an error (not printed)."""
     from PIL import Image
 

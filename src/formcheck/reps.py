@@ -188,10 +188,10 @@ def segment(k: Kinematics, cfg: RepsConfig | None = None) -> list[Rep]:
                 reason=c.partial,
             )
         )
-    return _mark_short(reps, cfg)
+    return mark_short(reps, cfg)
 
 
-def _mark_short(reps: list[Rep], cfg: RepsConfig) -> list[Rep]:
+def mark_short(reps: list[Rep], cfg: RepsConfig) -> list[Rep]:
     full = [r.rom_deg for r in reps if r.full]
     if not full:
         return reps

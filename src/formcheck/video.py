@@ -100,7 +100,7 @@ def _is_picture(p: Path) -> bool:
     return image_kind(read_head(p, 32)) in MAYBE_ANIMATED
 
 
-def _open(p: Path) -> cv2.VideoCapture:
+def open_capture(p: Path) -> cv2.VideoCapture:
     with _utf8_name(p) as name:
         cap = cv2.VideoCapture(name, cv2.CAP_FFMPEG, _CAP_PARAMS)
     if not cap.isOpened():
@@ -145,7 +145,7 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
     p = check_path(path)
     if _is_picture(p):
         return _probe_picture(p)
-    cap = _open(p)
+    cap = open_capture(p)
     try:
         _check_size(p, cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
         frame = _first_frame(cap)
@@ -183,7 +183,7 @@ def _probe_picture(p: Path) -> VideoInfo:
     return VideoInfo(str(p), w, h, fps, n, True)
 
 
-def _scale(image: np.ndarray, max_side: int | None) -> np.ndarray:
+def scale_frame(image: np.ndarray, max_side: int | None) -> np.ndarray:
     if max_side is None:
         return image
     h, w = image.shape[:2]
@@ -197,7 +197,7 @@ def _scale(image: np.ndarray, max_side: int | None) -> np.ndarray:
 
 
 def _iter_ffmpeg(p: Path, max_side: int | None) -> Iterator[Frame]:
-    cap = _open(p)
+    cap = open_capture(p)
     try:
         _check_size(p, cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
         fps = _fps(cap) or 30.0
@@ -215,7 +215,7 @@ def _iter_ffmpeg(p: Path, max_side: int | None) -> Iterator[Frame]:
                 # Missing or repeated timestamps (damaged files): fall back to the frame rate.
                 t = max(last_t + 1.0 / fps, i / fps)
             last_t = t
-            small = _scale(bgr, max_side)
+            small = scale_frame(bgr, max_side)
             if size is None:
                 size = (small.shape[1], small.shape[0])
             elif (small.shape[1], small.shape[0]) != size:  # size changed mid-stream: keep one geometry
@@ -228,7 +228,7 @@ def _iter_ffmpeg(p: Path, max_side: int | None) -> Iterator[Frame]:
 
 def _iter_picture(p: Path, max_side: int | None) -> Iterator[Frame]:
     for i, (t, rgb) in enumerate(pictures.frames(p)):
-        yield Frame(i, t, _scale(rgb, max_side))
+        yield Frame(i, t, scale_frame(rgb, max_side))
 
 
 def iter_frames(path: str | os.PathLike[str], max_side: int | None = None, prefetch: int = 0) -> Iterator[Frame]:
@@ -239,13 +239,13 @@ def iter_frames(path: str | os.PathLike[str], max_side: int | None = None, prefe
     """
     p = check_path(path)
     frames = _iter_picture(p, max_side) if _is_picture(p) else _iter_ffmpeg(p, max_side)
-    return _prefetched(frames, prefetch) if prefetch > 0 else frames
+    return prefetched(frames, prefetch) if prefetch > 0 else frames
 
 
 _DONE = object()
 
 
-def _prefetched(frames: Iterator[Frame], depth: int) -> Iterator[Frame]:
+def prefetched(frames: Iterator[Frame], depth: int) -> Iterator[Frame]:
     q: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 

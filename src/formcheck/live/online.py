@@ -16,7 +16,7 @@ from enum import StrEnum
 import numpy as np
 
 from formcheck.kinematics import Kinematics, View, compute
-from formcheck.reps import Rep, RepsConfig, _mark_short, segment
+from formcheck.reps import Rep, RepsConfig, mark_short, segment
 from formcheck.signal import fill_gaps
 from formcheck.track import PoseTrack
 
@@ -192,7 +192,7 @@ class OnlineReps:
             # the next bottom, not seen yet). Window-based, segment would put it mid-descent.
             new[-1] = replace(new[-1], end=i, end_s=float(k.t[i]))
         if new:  # a rep short of the set's usual range so far is partial; earlier reps stay as told
-            new = _mark_short(self.reps + new, self.cfg)[len(self.reps) :]
+            new = mark_short(self.reps + new, self.cfg)[len(self.reps) :]
             self.reps += new
         self.state, self._lo, self._hi, self._from_bottom = "bottom", self._post, (-math.inf, -1), False
         return new

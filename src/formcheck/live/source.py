@@ -17,7 +17,7 @@ from typing import Any
 import cv2
 
 from formcheck.errors import CameraError
-from formcheck.video import Frame, _scale, iter_frames, probe
+from formcheck.video import Frame, iter_frames, probe, scale_frame
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,7 @@ def _capture_frames(cap: Any, max_side: int | None, what: str) -> Iterator[Frame
                 raise SourceLost(f"{what} stopped delivering frames")
             now = time.monotonic()
             t0 = now if t0 is None else t0
-            yield Frame(i, now - t0, cv2.cvtColor(_scale(bgr, max_side), cv2.COLOR_BGR2RGB))
+            yield Frame(i, now - t0, cv2.cvtColor(scale_frame(bgr, max_side), cv2.COLOR_BGR2RGB))
             i += 1
     finally:
         cap.release()
