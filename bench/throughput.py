@@ -7,11 +7,13 @@
 On the same clips (720p landscape, 1080p, portrait phone) it measures, each in a fresh
 subprocess so every peak RSS is clean:
   decode    formcheck's decoder alone (video.iter_frames: decode, downscale, BGR->RGB)
-  infer     the landmarker alone, on frames decoded beforehand (one stream, one core)
+  infer     the landmarker alone, on the same frames decoded beforehand (one stream, one core)
   loop      a typical loop in one thread: read a frame, run the landmarker, compute angles
-  e2e 1     pipeline.analyze_path with one tracking stream (VideoConfig.workers = 1)
-  e2e auto  pipeline.analyze_path as shipped (chunked on all cores when the file is long enough)
-and the peak memory of e2e on a clip concatenated 10x against the same clip once.
+  e2e 1     pipeline.analyze_path with one unbroken tracking stream ([video] chunks = 1)
+  e2e plain pipeline.analyze_path with the shipped cut, its chunks in turn ([video] workers = 1)
+  e2e auto  pipeline.analyze_path as shipped (the chunks at once, one per core)
+then e2e on the 720p clip concatenated 3x (fixed costs amortised), and the peak memory of e2e
+on a clip concatenated 10x against the same clip once.
 Times for loop and e2e include loading the model (and mediapipe); the interpreter's own start
 is left out but shown for e2e as "process" (what `formcheck VIDEO` costs from the shell).
 Needs the dev videos (../shared/samples, or FORMCHECK_SAMPLES). The 1080p and 10x clips are made
@@ -36,14 +38,16 @@ SAMPLES = Path(os.environ.get("FORMCHECK_SAMPLES", ROOT.parent / "shared" / "sam
 CLIP_720P = "not_a_thrust_dead_bug_lenagalanova8.mp4"  # 1280x720, 30 fps, 23 s
 CLIP_TO_1080P = "glute_bridge_BE-PROJECTS2018_GroupNo23.mp4"  # 1280x720, 24 fps, 10 s, upscaled
 CLIP_PORTRAIT = "single_leg_glute_bridge_Prakhar_FitnessTransformer.mp4"  # 608x1080, 30 fps, 5 s
-KINDS = ("decode", "infer", "loop", "e2e1", "e2e")
-CHILD_KIND = {"infer2": "infer", "e2e1": "e2e", "e2e_full": "e2e"}  # rows that are another measurement with options
+KINDS = ("decode", "infer", "loop", "e2e1", "e2e_plain", "e2e")
+# rows that are another measurement with options
+CHILD_KIND = {"infer2": "infer", "e2e1": "e2e", "e2e_plain": "e2e", "e2e_full": "e2e"}
 LABELS = {
     "decode": "decode only (formcheck's)",
     "infer": "inference only",
     "infer2": "inference only, num_poses=2",
     "loop": "typical loop (1 thread)",
-    "e2e1": "formcheck e2e, 1 stream",
+    "e2e1": "formcheck e2e, 1 unbroken stream",
+    "e2e_plain": "formcheck e2e, 1 worker",
     "e2e": "formcheck e2e, auto",
     "e2e_full": "e2e auto, max_side=1920",
 }
@@ -64,14 +68,16 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
-def _config(workers: int | None, num_poses: int | None, min_s: float | None, max_side: int | None) -> Any:
+def _config(workers: int | None, num_poses: int | None, min_s: float | None, max_side: int | None,
+            chunks: int | None = None) -> Any:
     import dataclasses
 
     from formcheck.config import Config
 
     cfg = Config()
     fields = {f.name for f in dataclasses.fields(cfg.video)}  # older formcheck: no parallel knobs
-    over = {"workers": workers, "num_poses": num_poses, "parallel_min_s": min_s, "max_side": max_side}
+    over = {"workers": workers, "num_poses": num_poses, "parallel_min_s": min_s, "max_side": max_side,
+            "chunks": chunks}
     over = {k: val for k, val in over.items() if val is not None and k in fields}
     return dataclasses.replace(cfg, video=dataclasses.replace(cfg.video, **over))
 
@@ -84,7 +90,7 @@ def _angle(a: Any, b: Any, c: Any) -> float:
 
 
 def child(kind: str, path: str, a: argparse.Namespace) -> dict:
-    cfg = _config(a.workers, a.num_poses, a.min_s, a.max_side)
+    cfg = _config(a.workers, a.num_poses, a.min_s, a.max_side, a.chunks)
     v = cfg.video
     out: dict = {}
     if kind == "decode":
@@ -100,7 +106,7 @@ def child(kind: str, path: str, a: argparse.Namespace) -> dict:
         frames = []
         for f in iter_frames(path, v.max_side):
             frames.append(f)
-            if len(frames) >= a.frames:
+            if a.frames and len(frames) >= a.frames:
                 break
         with PoseEstimator(None, v.num_poses, v.min_detection_confidence, v.min_tracking_confidence) as est:
             t0, c0 = time.perf_counter(), time.process_time()
@@ -133,11 +139,12 @@ def child(kind: str, path: str, a: argparse.Namespace) -> dict:
         from formcheck.video import probe
 
         try:
-            from formcheck.parallel import workers_for
+            from formcheck.parallel import chunks_for, workers_for
 
-            out["streams"] = workers_for(probe(path), v)
-        except ImportError:  # formcheck before issue 9: one stream
-            out["streams"] = 1
+            out["chunks"] = chunks_for(probe(path), v)
+            out["streams"] = workers_for(out["chunks"], v)
+        except ImportError:  # formcheck before this cut: one stream
+            out["chunks"] = out["streams"] = 1
         t0, c0 = time.perf_counter(), time.process_time()
         analysis = analyze_path(path, cfg)
         dt, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -212,6 +219,8 @@ def report_clip(title: str, path: Path, a: argparse.Namespace, extra: tuple[str,
     for kind in (*KINDS, *extra):
         opts: dict[str, object] = {"frames": a.frames}
         if kind == "e2e1":
+            opts["chunks"] = 1
+        if kind == "e2e_plain":
             opts["workers"] = 1
         if kind == "infer2":
             opts["num_poses"] = 2
@@ -223,15 +232,29 @@ def report_clip(title: str, path: Path, a: argparse.Namespace, extra: tuple[str,
     for kind, r in rows.items():
         label = LABELS[kind] + (f" ({r['frames']} frames)" if kind.startswith("infer") else "")
         if kind.startswith("e2e"):
-            label += f" [{r['streams']} stream{'s' if r['streams'] > 1 else ''}]"
+            label += f" [{r['chunks']} chunk{'s' if r['chunks'] > 1 else ''}, {r['streams']} at once]"
         cores_used = r["cpu_s"] / r["seconds"]
         print(f"  {label:44s} {r['fps']:9.1f} {r['fps'] / base:8.2f} {r['rss_mb']:12.0f} {cores_used:11.2f}")
     e2e, loop = rows["e2e"], rows["loop"]
-    print(f"  e2e auto / typical loop {e2e['fps'] / loop['fps']:.2f}x; e2e auto / e2e 1 stream "
+    print(f"  e2e auto / typical loop {e2e['fps'] / loop['fps']:.2f}x; e2e auto / e2e 1 unbroken stream "
           f"{e2e['fps'] / rows['e2e1']['fps']:.2f}x; whole process (like `formcheck VIDEO`) "
           f"{e2e['process_s']:.1f} s = {e2e['frames'] / e2e['process_s']:.1f} frames/s")
-    print(f"  rep tops (frame) 1 stream {rows['e2e1']['reps']} vs auto {e2e['reps']}\n", flush=True)
+    print(f"  rep tops (frame) 1 unbroken stream {rows['e2e1']['reps']}, 1 worker {rows['e2e_plain']['reps']},"
+          f" auto {e2e['reps']}\n", flush=True)
     return rows
+
+
+def long_clip(src: Path, tmp: Path, a: argparse.Namespace) -> None:
+    """The 720p clip three times over: what a longer set costs once the fixed costs are spread."""
+    three = make_clip(src, tmp / "x3.mp4", times=3)
+    print(clip_line("long 720p (made: the 720p clip concatenated 3x, mp4v)", three))
+    infer = measure("infer", src, a.repeat, frames=a.frames)  # the same frames, once: 3x would be 6 GB
+    rows = {"e2e1": measure("e2e", three, a.repeat, chunks=1), "e2e": measure("e2e", three, a.repeat)}
+    print(f"  inference only on one copy ({infer['frames']} frames): {infer['fps']:.1f} frames/s")
+    for kind, r in rows.items():
+        print(f"  {LABELS[kind] + ' [' + str(r['chunks']) + ' chunks]':44s} {r['fps']:9.1f} "
+              f"{r['fps'] / infer['fps']:8.2f} x infer   cores used {r['cpu_s'] / r['seconds']:.2f}")
+    print()
 
 
 def break_even(src: Path, tmp: Path, a: argparse.Namespace) -> None:
@@ -243,7 +266,7 @@ def break_even(src: Path, tmp: Path, a: argparse.Namespace) -> None:
     print(f"  {'clip s':>6s} {'1 stream':>9s} {'2 chunks':>9s} {'speed-up':>9s} {'cores used 1 / 2':>17s}")
     for secs in (2, 3, 4, 6, 8, 12):
         cut = make_clip(src, tmp / f"cut{secs}.mp4", max_frames=int(secs * fps))
-        one = measure("e2e", cut, a.repeat, workers=1)
+        one = measure("e2e", cut, a.repeat, chunks=1)
         two = measure("e2e", cut, a.repeat, workers=2, min_s=0.1)
         used = f"{one['cpu_s'] / one['seconds']:.2f} / {two['cpu_s'] / two['seconds']:.2f}"
         print(f"  {secs:6.0f} {one['seconds']:9.2f} {two['seconds']:9.2f} {one['seconds'] / two['seconds']:8.2f}x "
@@ -254,12 +277,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--samples", type=Path, default=SAMPLES, help="folder of the dev videos")
     ap.add_argument("--repeat", type=int, default=1, help="runs per measurement; the fastest is kept")
-    ap.add_argument("--frames", type=int, default=150, help="frames decoded beforehand for 'infer'")
+    ap.add_argument("--frames", type=int, default=0, help="frames decoded beforehand for 'infer' (0: all)")
     ap.add_argument("--break-even", action="store_true", help="only measure where chunking starts to pay")
-    ap.add_argument("--only", choices=("720p", "1080p", "portrait", "memory"), action="append",
+    ap.add_argument("--only", choices=("720p", "1080p", "portrait", "long", "memory"), action="append",
                     help="measure only these parts (repeatable); default: all")
     ap.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     ap.add_argument("--workers", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--chunks", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--num-poses", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--min-s", type=float, help=argparse.SUPPRESS)
     ap.add_argument("--max-side", type=int, help=argparse.SUPPRESS)
@@ -273,8 +297,9 @@ def main() -> None:
 
     v = VideoConfig()
     workers = getattr(v, "workers", 1) or "auto"
+    chunks = getattr(v, "chunks", "per core")
     print(f"formcheck throughput — {len(os.sched_getaffinity(0))} cores, load average {os.getloadavg()[0]:.2f} "
-          f"at start; num_poses={v.num_poses}, max_side={v.max_side}, workers={workers}, "
+          f"at start; num_poses={v.num_poses}, max_side={v.max_side}, chunks={chunks}, workers={workers}, "
           f"parallel_min_s={getattr(v, 'parallel_min_s', '-')}, best of {a.repeat}\n", flush=True)
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="formcheck-bench-") as tmp_name:
@@ -282,7 +307,7 @@ def main() -> None:
         if a.break_even:
             break_even(a.samples / CLIP_720P, tmp, a)
             return
-        parts = set(a.only or ("720p", "1080p", "portrait", "memory"))
+        parts = set(a.only or ("720p", "1080p", "portrait", "long", "memory"))
         if "720p" in parts:
             report_clip("720p landscape", a.samples / CLIP_720P, a, extra=("infer2",))
         if "1080p" in parts:
@@ -290,6 +315,8 @@ def main() -> None:
             report_clip(f"1080p landscape (made: {CLIP_TO_1080P} upscaled, mp4v)", hd, a, extra=("e2e_full",))
         if "portrait" in parts:
             report_clip("portrait phone", a.samples / CLIP_PORTRAIT, a)
+        if "long" in parts:
+            long_clip(a.samples / CLIP_720P, tmp, a)
         if "memory" in parts:
             once = make_clip(a.samples / CLIP_PORTRAIT, tmp / "portrait_x1.mp4")
             ten = make_clip(a.samples / CLIP_PORTRAIT, tmp / "portrait_x10.mp4", times=10)

@@ -62,7 +62,7 @@ class Settings:
                csv: bool = False, html: bool = False, annotate: bool = False) -> Settings:
         from formcheck.pose import MODEL_SHA256
 
-        config = _one_stream(config or Config())
+        config = _one_worker(config or Config())
         model_id = f"shipped:{MODEL_SHA256}" if model is None else _model_id(Path(model))
         payload = {"config": dataclasses.asdict(config), "model": model_id, "csv": csv, "html": html,
                    "annotate": annotate, "formcheck": __version__}
@@ -70,9 +70,9 @@ class Settings:
         return cls(Path(out), config, model, csv, html, annotate, key)
 
 
-def _one_stream(config: Config) -> Config:
-    """Track each file in one stream: the batch already keeps every core busy with whole files, and
-    splitting a file in time would make its result depend on the core count of the node it ran on."""
+def _one_worker(config: Config) -> Config:
+    """Track each file's chunks one after another: the batch already keeps every core busy with
+    whole files. The chunks are the same as `formcheck VIDEO` cuts, so the results are too."""
     if "workers" in {f.name for f in dataclasses.fields(config.video)}:
         return dataclasses.replace(config, video=dataclasses.replace(config.video, workers=1))
     return config

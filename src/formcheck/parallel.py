@@ -1,18 +1,27 @@
-"""Chunked parallel tracking: a file split in time, one pose tracker per chunk, stitched.
+"""Chunked tracking: a file cut in time, one pose tracker per chunk, run on all cores, stitched.
 
-The pose model is the cost (~20 ms a frame, on one core); a long file is cut into as many
-time chunks as there are cores and each chunk is tracked by its own landmarker. Threads, not
-processes: MediaPipe runs each landmarker outside the GIL (ctypes, a thread of its own), so two
-landmarkers in two threads use two cores — 1.9-2.0x the inference of one, measured — with no
-second interpreter, no second mediapipe import and no tracks pickled back. (MediaPipe must not
-be forked after it loads; threads never fork.)
+The pose model is the cost (~17 ms a frame, on one core); a long file is cut into time chunks
+and each chunk is tracked by its own landmarker. Threads, not processes: MediaPipe runs each
+landmarker outside the GIL (ctypes, a thread of its own), so two landmarkers in two threads use
+two cores with no second interpreter, no second mediapipe import and no tracks pickled back.
+(MediaPipe must not be forked after it loads; threads never fork.)
 
-Each chunk's tracker starts `warmup_s` before its chunk (a seek) so that tracking and the
-model's landmark smoothing have settled by the chunk's first frame; the warm-up frames are
-dropped. Stitching is checked by timestamps: chunk k must begin exactly at the frame chunk k-1
-stopped before, and every chunk must decode cleanly. On any doubt (a seek that lands wrong,
-damaged frames, made-up timestamps) `track_chunked` returns None and the caller tracks the
-file in one stream, so a frame is never lost or doubled.
+The cut depends only on the file and the config (`[video] chunks`), never on the machine:
+`workers` only says how many chunks run at once. MediaPipe's VIDEO-mode tracker carries state
+from frame to frame (its crop follows the last pose; its landmark filter remembers), so a fresh
+tracker never agrees to the last bit with one that has run since the start: were the cut made
+per core, the same video could be scored differently on a laptop, a workstation and in a batch.
+With a fixed cut, one worker running the chunks in turn gives the same track, bit for bit, as
+two running them at once.
+
+Each chunk's tracker starts `warmup_s` before its chunk (a seek) so that tracking has settled
+by the chunk's first frame; the warm-up frames are dropped. The chunk before it tracks
+`check_s` past its end, and stitching compares the two trackers on those frames: a fresh
+tracker that locked onto the wrong pose (seen with a 0.3 s warm-up on a 4 s clip: off by 1.5
+torso lengths for 20 frames) fails the check. Stitching is checked by timestamps too: chunk k
+must begin exactly at the frame chunk k-1 stopped before, and every chunk must decode cleanly.
+On any doubt `track_chunked` returns None and the caller tracks the file in one stream, so a
+frame is never lost or doubled and a bad lock never reaches the report.
 """
 
 from __future__ import annotations
@@ -29,23 +38,26 @@ import cv2
 import numpy as np
 
 from formcheck.config import VideoConfig
-from formcheck.pose import PoseEstimator, track_frames
-from formcheck.track import PoseTrack
+from formcheck.pose import PoseEstimator, PoseSample, to_source, track_frames
+from formcheck.track import L_ANKLE, L_HIP, L_KNEE, L_SHOULDER, R_ANKLE, R_HIP, R_KNEE, R_SHOULDER, PoseTrack
 from formcheck.video import MAX_FAILED_READS, Frame, VideoInfo, open_capture, prefetched, scale_frame
 
 POLL_S = 0.2  # how often the calling thread reports progress while the chunks run
-# Each extra tracker costs ~115 MB of peak memory (measured: 437 vs 320 MB); on a big machine
-# `workers = 0` stops here. An explicit `workers` may go beyond.
-MAX_AUTO_WORKERS = 4
+# Two trackers agree to ~0.005 torso lengths (median landmark distance) a second after the
+# later one started; a tracker on the wrong pose is off by ~1.5. Beyond this, distrust the cut.
+AGREE_MAX_TORSO = 0.05
+# Shoulders, hips, knees, ankles: the landmarks every rule reads (shoulders and hips first).
+_BODY = np.array([L_SHOULDER, R_SHOULDER, L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE])
 
 
 @dataclass(frozen=True)
 class Chunk:
-    """The frames with start_s <= t < end_s; tracking begins at start_s - warmup_s."""
+    """The frames with start_s <= t < end_s; tracking runs from start_s - warmup_s to end_s + check_s."""
 
     start_s: float
     end_s: float  # inf for the last chunk
     warmup_s: float
+    check_s: float = 0.0
 
     @property
     def seek_s(self) -> float:
@@ -60,29 +72,38 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def workers_for(info: VideoInfo, v: VideoConfig) -> int:
-    """How many trackers a file gets: one per core, one more per `parallel_min_s` of video.
+def chunks_for(info: VideoInfo, v: VideoConfig) -> int:
+    """How many chunks a file is cut into: `chunks`, but one more per `parallel_min_s` at most.
 
-    Animated pictures (decoded by Pillow, no seeking) and files of unknown length get one.
+    A function of the file and the config only (see the module docstring). Animated pictures
+    (decoded by Pillow, no seeking) and files of unknown length are one chunk.
     """
-    limit = v.workers if v.workers > 0 else min(cores(), MAX_AUTO_WORKERS)
-    if limit < 2 or info.is_gif or info.duration_s <= 0 or v.parallel_min_s <= 0:
+    if v.chunks < 2 or info.is_gif or info.duration_s <= 0 or v.parallel_min_s <= 0:
         return 1
-    return max(1, min(limit, 1 + int(info.duration_s // v.parallel_min_s)))
+    return max(1, min(v.chunks, 1 + int(info.duration_s // v.parallel_min_s)))
 
 
-def plan(duration_s: float, n: int, warmup_s: float) -> tuple[Chunk, ...]:
-    """n chunks of equal work: each later chunk also tracks its warm-up, so the first is longer.
+def workers_for(n_chunks: int, v: VideoConfig) -> int:
+    """How many of the chunks are tracked at once: one per core (or `workers`), at most one each."""
+    limit = v.workers if v.workers > 0 else cores()
+    return max(1, min(limit, n_chunks))
+
+
+def plan(duration_s: float, n: int, warmup_s: float, check_s: float = 0.0) -> tuple[Chunk, ...]:
+    """n chunks of equal work: the warm-up and the check frames count as work.
 
     (Equal durations left one core idle for the warm-up's length at the end: 0.8 s of 8.9 on a
     23 s clip.) The last chunk runs to the end of the file, whatever its announced length.
     """
-    first = (duration_s + (n - 1) * warmup_s) / n
-    rest = first - warmup_s
-    if rest <= 0:  # shorter than the warm-up: plain equal parts
-        first = rest = duration_s / n
-    edges = [0.0] + [first + k * rest for k in range(n - 1)] + [math.inf]
-    return tuple(Chunk(edges[k], edges[k + 1], warmup_s) for k in range(n))
+    per = (duration_s + (n - 1) * (warmup_s + check_s)) / n
+    owned = [per - (warmup_s if k > 0 else 0.0) - (check_s if k < n - 1 else 0.0) for k in range(n)]
+    if min(owned) <= 0:  # shorter than the warm-up: plain equal parts
+        owned = [duration_s / n] * n
+    edges = [0.0]
+    for length in owned[:-1]:
+        edges.append(edges[-1] + length)
+    edges.append(math.inf)
+    return tuple(Chunk(edges[k], edges[k + 1], warmup_s, check_s if k < n - 1 else 0.0) for k in range(n))
 
 
 class _Part:
@@ -91,6 +112,7 @@ class _Part:
     def __init__(self) -> None:
         self.track: PoseTrack | None = None
         self.next_t: float | None = None  # the first frame at or after end_s; None: end of file
+        self.check: list[tuple[float, PoseSample | None]] = []  # tracked past end_s, for the stitch
         self.size: tuple[int, int] | None = None
         self.clean = True  # no damaged frame and no made-up timestamp: stitching can be trusted
         self.done = 0  # frames tracked, for progress
@@ -129,14 +151,21 @@ def _read(p: Path, chunk: Chunk, max_side: int | None, part: _Part, stop: thread
 
 def _track_chunk(p: Path, info: VideoInfo, chunk: Chunk, v: VideoConfig, model: Path | None,
                  part: _Part, stop: threading.Event) -> None:
+    if stop.is_set():  # a chunk still queued when another failed
+        return
     with PoseEstimator(model, v.num_poses, v.min_detection_confidence, v.min_tracking_confidence) as est:
         frames = prefetched(_read(p, chunk, v.max_side, part, stop), 4)
 
         def owned() -> Iterator[Frame]:
             for f in frames:
                 if f.t >= chunk.end_s:
-                    part.next_t = f.t
-                    return
+                    if part.next_t is None:
+                        part.next_t = f.t
+                    if f.t >= chunk.end_s + chunk.check_s:
+                        return
+                    sample = est.detect(f.image, f.t)  # the next chunk's first frames, to compare
+                    part.check.append((f.t, to_source(sample, f.image.shape, info)))
+                    continue
                 if f.t < chunk.start_s:
                     est.detect(f.image, f.t)  # warm-up: only the tracker's state is kept
                     continue
@@ -151,17 +180,19 @@ def _track_chunk(p: Path, info: VideoInfo, chunk: Chunk, v: VideoConfig, model: 
 
 def track_chunked(path: str | os.PathLike[str], info: VideoInfo, v: VideoConfig, n: int,
                   model: Path | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> PoseTrack | None:
-    """Track `path` in n chunks at once; None when the stitch cannot be verified.
+                  progress: Callable[[int, int], None] | None = None,
+                  workers: int | None = None) -> PoseTrack | None:
+    """Track `path` cut in n chunks, `workers` of them at once; None when the stitch is in doubt.
 
-    `progress(done, expected)` is called from the calling thread. An error in any chunk stops
-    the others and is raised here, as the single stream would raise it.
+    The result does not depend on `workers` (default: `workers_for`). `progress(done, expected)`
+    is called from the calling thread. An error in any chunk stops the others and is raised
+    here, as the single stream would raise it.
     """
-    chunks = plan(info.duration_s, n, v.parallel_warmup_s)
+    chunks = plan(info.duration_s, n, v.parallel_warmup_s, v.parallel_check_s)
     parts = [_Part() for _ in chunks]
     stop = threading.Event()
     p = Path(path)
-    with ThreadPoolExecutor(n, thread_name_prefix="formcheck-track") as pool:
+    with ThreadPoolExecutor(workers or workers_for(n, v), thread_name_prefix="formcheck-track") as pool:
         try:
             futures = [pool.submit(_track_chunk, p, info, c, v, model, part, stop)
                        for c, part in zip(chunks, parts, strict=True)]
@@ -180,7 +211,8 @@ def track_chunked(path: str | os.PathLike[str], info: VideoInfo, v: VideoConfig,
 
 
 def stitch(parts: list[_Part], info: VideoInfo) -> PoseTrack | None:
-    """One track from the chunks' tracks, or None if any frame might be lost or doubled."""
+    """One track from the chunks' tracks, or None if any frame might be lost or doubled, or two
+    trackers disagree where they overlap."""
     tracks: list[PoseTrack] = []
     for k, part in enumerate(parts):
         if not part.clean or part.track is None:
@@ -192,6 +224,8 @@ def stitch(parts: list[_Part], info: VideoInfo) -> PoseTrack | None:
                     return None
                 continue
             if not len(part.track) or part.track.t[0] != expected or part.size != parts[0].size:
+                return None
+            if not agree(parts[k - 1].check, part.track):
                 return None
         tracks.append(part.track)
     if parts[-1].next_t is not None:
@@ -208,3 +242,25 @@ def stitch(parts: list[_Part], info: VideoInfo) -> PoseTrack | None:
         fps=first.fps,
         frames_expected=info.frame_count,
     )
+
+
+def agree(check: list[tuple[float, PoseSample | None]], later: PoseTrack) -> bool:
+    """Did the earlier chunk's tracker, run on past its end, see the pose the later one began with?
+
+    Compared on the body landmarks, frame by frame, in torso lengths; the median over the check
+    frames must stay within AGREE_MAX_TORSO. Frames where only one tracker found the person count
+    as disagreeing; frames where neither did, as agreeing. No check frames: nothing to go on, trust.
+    """
+    errors: list[float] = []
+    for i, (t, sample) in enumerate(check):
+        if i >= len(later) or later.t[i] != t:
+            return False
+        mine, theirs = sample, later.image[i]
+        if mine is None or not np.isfinite(theirs).all():
+            errors.append(0.0 if mine is None and not np.isfinite(theirs).any() else math.inf)
+            continue
+        a = mine.image[_BODY, :2]
+        torso = float(np.linalg.norm(a[[0, 1]].mean(axis=0) - a[[2, 3]].mean(axis=0)))
+        dist = np.linalg.norm(a - theirs[_BODY, :2], axis=1)
+        errors.append(float(np.median(dist)) / torso if torso > 0 else math.inf)
+    return not errors or float(np.median(errors)) <= AGREE_MAX_TORSO

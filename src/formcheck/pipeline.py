@@ -56,12 +56,12 @@ def track_video(
     model: Path | None = None,
     progress: Progress | None = None,
 ) -> PoseTrack:
-    """Run the pose model over every frame: in time chunks on all cores when the file is long
-    enough (formcheck.parallel), else in one stream with decoding in a background thread."""
+    """Run the pose model over every frame: in time chunks, tracked on all cores, when the file
+    is long enough (formcheck.parallel), else in one stream with decoding in a background thread."""
     import importlib
     import threading
 
-    from formcheck.parallel import track_chunked, workers_for
+    from formcheck.parallel import chunks_for, track_chunked
     from formcheck.pose import PoseEstimator, track_frames
     from formcheck.video import iter_frames, probe
 
@@ -70,9 +70,9 @@ def track_video(
     threading.Thread(target=importlib.import_module, args=("scipy.signal",), daemon=True).start()
     info = probe(path)
     v = cfg.video
-    n = workers_for(info, v)
+    n = chunks_for(info, v)
     track = track_chunked(path, info, v, n, model, progress) if n > 1 else None
-    if track is None:  # one stream: short files, GIFs, or a stitch that could not be verified
+    if track is None:  # one stream: short files, GIFs, or a stitch in doubt
         with PoseEstimator(model, v.num_poses, v.min_detection_confidence, v.min_tracking_confidence) as est:
             done = 0
 

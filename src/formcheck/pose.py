@@ -225,18 +225,22 @@ def track_frames(
     """Run the estimator over a stream of frames; landmarks are scaled to the source size."""
     ts: list[float] = []
     rows: list[PoseSample | None] = []
-    width, height = info.width, info.height
     for frame in frames:
-        h, w = frame.image.shape[:2]
-        sample = estimator.detect(frame.image, frame.t)
-        if sample is not None and (w, h) != (width, height):
-            s = width / w
-            sample = PoseSample(sample.image * s, sample.world, sample.visibility)
+        sample = to_source(estimator.detect(frame.image, frame.t), frame.image.shape, info)
         ts.append(frame.t)
         rows.append(sample)
         if on_frame is not None:
             on_frame(frame, sample)
     return assemble_track(ts, rows, info)
+
+
+def to_source(sample: PoseSample | None, shape: tuple[int, ...], info: VideoInfo) -> PoseSample | None:
+    """Image landmarks found on a downscaled frame (`shape`), in the source's pixels."""
+    h, w = shape[:2]
+    if sample is None or (w, h) == (info.width, info.height):
+        return sample
+    s = info.width / w
+    return PoseSample(sample.image * s, sample.world, sample.visibility)
 
 
 def assemble_track(ts: list[float], rows: list[PoseSample | None], info: VideoInfo) -> PoseTrack:
