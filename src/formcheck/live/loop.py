@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections import deque
 from collections.abc import Callable
@@ -112,6 +113,9 @@ def run(
     source would drop the start of the set meanwhile.
     """
     sx = src.info.width  # landmarks are reported in source pixels, as in file mode
+    # The rep detector's first call would import scipy.signal (~0.6 s) in the middle of the first
+    # rep: a paced source dropped 12 frames there (bench/live.py). Import it before the start.
+    importlib.import_module("scipy.signal")
     estimator.detect(np.zeros((min(src.info.height, 720) or 1, min(sx, 1280) or 1, 3), np.uint8), 0.0)
     meter, ended = _Meter(), Ended.SOURCE_END
     with src:
