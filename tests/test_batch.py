@@ -399,6 +399,9 @@ def test_batch_over_dev_videos_and_broken_files(samples_dir: Path, tmp_path: Pat
         assert int(row["frames"]) > 50
         assert json.loads((out / f"{stem}.json").read_text())["source"] == clip
         assert (out / f"{stem}.html").stat().st_size > 0 and (out / f"{stem}.mp4").stat().st_size > 0
+    # A batch runs a file's time chunks in turn, `formcheck VIDEO` at once: the same report.
+    alone = json.loads(to_json(build(analyze_path(src / clips[1]))))
+    assert json.loads((out / f"{Path(clips[1]).stem}.json").read_text()) == alone
     assert rows["empty"]["status"] == rows["renamed_text"]["status"] == "error"
     assert rows["truncated"]["status"] in ("ok", "nothing_to_score", "error")  # recorded either way
     assert not temp_files(out)
