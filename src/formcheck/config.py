@@ -41,8 +41,8 @@ class VideoConfig:
     # Seconds of video per extra chunk: shorter files stay one stream (splitting them would
     # not pay for the warm-up) — see bench/README.md for the break-even.
     parallel_min_s: float = 3.0
-    # Each chunk's tracker starts this long before its chunk so tracking has settled (0.3 s
-    # let a fresh tracker start on the wrong pose on a dev clip; 1 s never did).
+    # Each chunk's tracker starts this long before its chunk so tracking has settled (with 0.3
+    # or 0.5 s a fresh tracker started on the wrong pose on a dev clip; 1 s never did).
     parallel_warmup_s: float = 1.0
     # The chunk before runs on this long past its end; both trackers must agree there.
     parallel_check_s: float = 0.25
