@@ -1,4 +1,5 @@
-"""Chunked parallel tracking: planning, stitching, and the same result as one stream on a dev clip."""
+"""Chunked tracking: the cut, the stitch and its overlap check, the same track whatever the workers, and
+scores like one unbroken stream on a dev clip."""
 
 from __future__ import annotations
 
