@@ -19,7 +19,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,14 +34,11 @@ def run_live(clip: Path) -> dict:
     formcheck = Path(sys.executable).with_name("formcheck")
     with tempfile.TemporaryDirectory(prefix="formcheck-bench-") as tmp:
         out = Path(tmp) / "live.json"
-        t0 = time.perf_counter()
         res = subprocess.run([str(formcheck), "live", "--source", str(clip), "--no-window", "--json", str(out)],
                              capture_output=True, text=True, check=False)
-        wall = time.perf_counter() - t0
         if not out.is_file():
             raise SystemExit(f"live on {clip.name} failed (exit {res.returncode}):\n{res.stderr[-2000:]}")
-        report = json.loads(out.read_text())
-    return {**report["live"], "wall_s": wall, "reps": report.get("summary", {}).get("reps")}
+        return json.loads(out.read_text())["live"]
 
 
 def main() -> None:

@@ -73,9 +73,7 @@ class Settings:
 def _one_worker(config: Config) -> Config:
     """Track each file's chunks one after another: the batch already keeps every core busy with
     whole files. The chunks are the same as `formcheck VIDEO` cuts, so the results are too."""
-    if "workers" in {f.name for f in dataclasses.fields(config.video)}:
-        return dataclasses.replace(config, video=dataclasses.replace(config.video, workers=1))
-    return config
+    return dataclasses.replace(config, video=dataclasses.replace(config.video, workers=1))
 
 
 def _model_id(model: Path) -> str:

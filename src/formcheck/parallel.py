@@ -81,7 +81,7 @@ def chunks_for(info: VideoInfo, v: VideoConfig) -> int:
     """
     if v.chunks < 2 or info.is_gif or info.duration_s <= 0 or v.parallel_min_s <= 0:
         return 1
-    return max(1, min(v.chunks, 1 + int(info.duration_s // v.parallel_min_s)))
+    return min(v.chunks, 1 + int(info.duration_s // v.parallel_min_s))
 
 
 def workers_for(n_chunks: int, v: VideoConfig) -> int:
@@ -165,7 +165,7 @@ def _track_chunk(p: Path, info: VideoInfo, chunk: Chunk, v: VideoConfig, model: 
                     if f.t >= chunk.end_s + chunk.check_s:
                         return
                     sample = est.detect(f.image, f.t)  # the next chunk's first frames, to compare
-                    part.check.append((f.t, to_source(sample, f.image.shape, info)))
+                    part.check.append((f.t, to_source(sample, f.image.shape, (info.width, info.height))))
                     continue
                 if f.t < chunk.start_s:
                     est.detect(f.image, f.t)  # warm-up: only the tracker's state is kept
@@ -256,11 +256,11 @@ def agree(check: list[tuple[float, PoseSample | None]], later: PoseTrack) -> boo
     for i, (t, sample) in enumerate(check):
         if i >= len(later) or later.t[i] != t:
             return False
-        mine, theirs = sample, later.image[i]
-        if mine is None or not np.isfinite(theirs).all():
-            errors.append(0.0 if mine is None and not np.isfinite(theirs).any() else math.inf)
+        theirs = later.image[i]
+        if sample is None or not np.isfinite(theirs).all():
+            errors.append(0.0 if sample is None and not np.isfinite(theirs).any() else math.inf)
             continue
-        a = mine.image[_BODY, :2]
+        a = sample.image[_BODY, :2]
         torso = float(np.linalg.norm(a[[0, 1]].mean(axis=0) - a[[2, 3]].mean(axis=0)))
         dist = np.linalg.norm(a - theirs[_BODY, :2], axis=1)
         errors.append(float(np.median(dist)) / torso if torso > 0 else math.inf)

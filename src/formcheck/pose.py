@@ -226,7 +226,7 @@ def track_frames(
     ts: list[float] = []
     rows: list[PoseSample | None] = []
     for frame in frames:
-        sample = to_source(estimator.detect(frame.image, frame.t), frame.image.shape, info)
+        sample = to_source(estimator.detect(frame.image, frame.t), frame.image.shape, (info.width, info.height))
         ts.append(frame.t)
         rows.append(sample)
         if on_frame is not None:
@@ -234,12 +234,12 @@ def track_frames(
     return assemble_track(ts, rows, info)
 
 
-def to_source(sample: PoseSample | None, shape: tuple[int, ...], info: VideoInfo) -> PoseSample | None:
-    """Image landmarks found on a downscaled frame (`shape`), in the source's pixels."""
+def to_source(sample: PoseSample | None, shape: tuple[int, ...], size: tuple[int, int]) -> PoseSample | None:
+    """Image landmarks found on a downscaled frame (`shape`), in the source's pixels (`size`: w, h)."""
     h, w = shape[:2]
-    if sample is None or (w, h) == (info.width, info.height):
+    if sample is None or (w, h) == size:
         return sample
-    s = info.width / w
+    s = size[0] / w
     return PoseSample(sample.image * s, sample.world, sample.visibility)
 
 

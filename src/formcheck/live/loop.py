@@ -16,7 +16,7 @@ from formcheck.errors import CameraError
 from formcheck.live.session import LiveSession, LiveState, RepEvent
 from formcheck.live.source import LatestFrameSource, SourceInfo
 from formcheck.pipeline import Analysis
-from formcheck.pose import PoseSample
+from formcheck.pose import PoseSample, to_source
 from formcheck.video import Frame
 
 
@@ -112,11 +112,11 @@ def run(
     The model is warmed up first: its first frame costs several normal ones, and a paced
     source would drop the start of the set meanwhile.
     """
-    sx = src.info.width  # landmarks are reported in source pixels, as in file mode
+    size = (src.info.width, src.info.height)  # landmarks are reported in source pixels, as in file mode
     # The rep detector's first call would import scipy.signal (~0.6 s) in the middle of the first
     # rep: a paced source dropped 12 frames there (bench/live.py). Import it before the start.
     importlib.import_module("scipy.signal")
-    estimator.detect(np.zeros((min(src.info.height, 720) or 1, min(sx, 1280) or 1, 3), np.uint8), 0.0)
+    estimator.detect(np.zeros((min(size[1], 720) or 1, min(size[0], 1280) or 1, 3), np.uint8), 0.0)
     meter, ended = _Meter(), Ended.SOURCE_END
     with src:
         try:
@@ -127,10 +127,7 @@ def run(
                         break
                     continue
                 f = g.frame
-                sample = estimator.detect(f.image, f.t)
-                w = f.image.shape[1]
-                if sample is not None and w != sx:
-                    sample = PoseSample(sample.image * (sx / w), sample.world, sample.visibility)
+                sample = to_source(estimator.detect(f.image, f.t), f.image.shape, size)
                 state = session.update(f.t, sample, src.clock)
                 meter.tick(g.arrived)
                 cmd = on_frame(f, state, meter.stats(src)) if on_frame is not None else None
