@@ -36,7 +36,7 @@ def clips(limit: int | None) -> list[Path]:
 
 
 def run(videos: list[Path], engine: str, workers: int) -> dict[str, float]:
-    from formcheck.batch import Settings, run_batch
+    from formcheck.apps.batch.runner import Settings, run_batch
     from formcheck.cli.common import quiet_native_stderr  # importing formcheck.cli quiets native logs too
 
     first: list[float] = []

@@ -94,14 +94,14 @@ def child(kind: str, path: str, a: argparse.Namespace) -> dict:
     v = cfg.video
     out: dict = {}
     if kind == "decode":
-        from formcheck.video import iter_frames
+        from formcheck.inputs.video import iter_frames
 
         t0, c0 = time.perf_counter(), time.process_time()
         n = sum(1 for _ in iter_frames(path, v.max_side))
         dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     elif kind == "infer":
-        from formcheck.pose import PoseEstimator
-        from formcheck.video import iter_frames
+        from formcheck.inputs.video import iter_frames
+        from formcheck.pose.model import PoseEstimator
 
         frames = []
         for f in iter_frames(path, v.max_side):
@@ -117,7 +117,7 @@ def child(kind: str, path: str, a: argparse.Namespace) -> dict:
     elif kind == "loop":
         import cv2
 
-        from formcheck.pose import PoseEstimator
+        from formcheck.pose.model import PoseEstimator
 
         t0, c0 = time.perf_counter(), time.process_time()
         cap = cv2.VideoCapture(path)
@@ -135,11 +135,11 @@ def child(kind: str, path: str, a: argparse.Namespace) -> dict:
         dt, cpu = time.perf_counter() - t0, time.process_time() - c0
         out["angles"] = angles
     else:  # e2e1, e2e
-        from formcheck.pipeline import analyze_path
-        from formcheck.video import probe
+        from formcheck.inputs.video import probe
+        from formcheck.pipeline.analyze import analyze_path
 
         try:
-            from formcheck.parallel import chunks_for, workers_for
+            from formcheck.pose.chunked import chunks_for, workers_for
 
             out["chunks"] = chunks_for(probe(path), v)
             out["streams"] = workers_for(out["chunks"], v)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from formcheck.config import Config
-from formcheck.pipeline import track_video
+from formcheck.pipeline.analyze import track_video
 
 VIDEO_EXT = {".mp4", ".mov", ".avi", ".webm", ".mkv", ".gif"}
 

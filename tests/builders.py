@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from formcheck.kinematics import Kinematics, View
+from formcheck.analysis.kinematics import Kinematics, View
 
 
 def kinematics(t: np.ndarray, hip_ext: np.ndarray, lift: np.ndarray | None = None, **over: object) -> Kinematics:

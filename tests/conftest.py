@@ -35,8 +35,8 @@ def samples_dir() -> Path:
 def dev_track(tmp_path_factory: pytest.TempPathFactory):
     """dev_track(file_name) -> PoseTrack, running the pose model once per video per session."""
     from formcheck.config import Config
-    from formcheck.pipeline import track_video
-    from formcheck.track import PoseTrack
+    from formcheck.pipeline.analyze import track_video
+    from formcheck.pose.track import PoseTrack
 
     cache = tmp_path_factory.mktemp("tracks")
     made: dict[str, Path] = {}

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from formcheck.exercise import Exercise
-from formcheck.kinematics import Kinematics, View
-from formcheck.reps import Rep
+from formcheck.analysis.exercise import Exercise
+from formcheck.analysis.kinematics import Kinematics, View
+from formcheck.analysis.reps import Rep
 from formcheck.rules.base import RepContext
 
 BOTTOM_HIP_DEG = 110.0

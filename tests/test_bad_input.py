@@ -135,7 +135,7 @@ CASES = {
     "truncated-50%": Case(lambda d, c: corpus.truncate(c.base, d / "t.mp4", 0.5), SCORED, "frames could be decoded"),
     "truncated-90%": Case(lambda d, c: corpus.truncate(c.base, d / "t.mp4", 0.9), SCORED, "frames could be decoded"),
     "corrupt-middle": Case(lambda d, c: corpus.corrupt_middle(c.base, d / "c.mp4", 1024), SCORED, "", 50),
-    # long enough to be tracked in parallel chunks (formcheck.parallel): damage must not lose more
+    # long enough to be tracked in parallel chunks (formcheck.pose.chunked): damage must not lose more
     "long-truncated-50%": Case(lambda d, c: corpus.truncate(c.long, d / "t.mp4", 0.5), NOTHING, "98 of 200 frames"),
     "long-corrupt-middle": Case(
         lambda d, c: corpus.corrupt_middle(c.long, d / "c.mp4", 256), NOTHING, "of 200 frames", 190
@@ -227,7 +227,7 @@ def test_odd_names_work_and_are_printed_as_they_are(name: str, tmp_path: Path):
 
 
 def test_odd_names_are_escaped_in_html(tmp_path: Path):
-    html = pytest.importorskip("formcheck.html", reason="the HTML report is not built yet")
+    html = pytest.importorskip("formcheck.report.html_page", reason="the HTML report is not built yet")
     assert html is not None
     video = tmp_path / "<img src=x onerror=alert(1)>.mp4"
     corpus.write_video(video, corpus.solid_frames(10))
@@ -273,12 +273,12 @@ def test_outputs_that_cannot_be_written_fail_before_any_work(room: Path, tmp_pat
 
 def test_a_failed_write_removes_what_this_run_wrote(room: Path, tmp_path: Path, monkeypatch):
     """A full disk at the last output: the earlier outputs of this run go too (no half set)."""
-    import formcheck.report
+    import formcheck.report.export
 
     def full(*_: object) -> None:
         raise OutputError("cannot write r.csv: No space left on device")
 
-    monkeypatch.setattr(formcheck.report, "write_csv", full)
+    monkeypatch.setattr(formcheck.report.export, "write_csv", full)
     (tmp_path / "old.json").write_text("{}")  # was there before: kept (replaced whole, or left)
     r = runner.invoke(app, [str(room), "--save-poses", str(tmp_path / "t.npz"), "--json", str(tmp_path / "old.json"),
                             "--csv", str(tmp_path / "r.csv")])  # fmt: skip
@@ -324,8 +324,8 @@ def test_progress_lines_on_a_pipe_for_long_videos(capsys):
 
 
 def test_a_long_video_reports_progress_end_to_end(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr("formcheck.pose.PoseEstimator", NoOne)
-    monkeypatch.setattr("formcheck.parallel.PoseEstimator", NoOne, raising=False)
+    monkeypatch.setattr("formcheck.pose.model.PoseEstimator", NoOne)
+    monkeypatch.setattr("formcheck.pose.chunked.PoseEstimator", NoOne, raising=False)
     long = corpus.write_video(tmp_path / "long.mp4", corpus.solid_frames(3000, 32, 32), fps=30)
     r = runner.invoke(app, [str(long)])
     assert r.exit_code == NOTHING, r.output

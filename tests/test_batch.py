@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from formcheck import batch
-from formcheck.batch import STATE_DIR, Job, Settings, discover, make_jobs, run_batch, run_job
+from formcheck.apps.batch import runner as batch
+from formcheck.apps.batch.runner import STATE_DIR, Job, Settings, discover, make_jobs, run_batch, run_job
 from formcheck.cli.batch import app
 from formcheck.errors import ExitCode, FormcheckError, InputNotFound, OutputError
-from formcheck.pipeline import analyze_path
-from formcheck.report import build, to_json
+from formcheck.pipeline.analyze import analyze_path
+from formcheck.report.export import build, to_json
 
 SHIPPED = Path(__file__).resolve().parents[1] / "samples"
 GOOD = "glute_bridge_BE-PROJECTS2018_GroupNo23.npz"
@@ -199,7 +199,7 @@ def die_on_other(job: Job, s: Settings) -> batch.Record:
 
 
 def batch_engines():  # the module, imported where the test needs it
-    from formcheck import batch_engines as module
+    from formcheck.apps.batch import engines as module
 
     return module
 

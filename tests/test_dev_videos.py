@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import dev_labels
-from formcheck.pipeline import analyze_track
+from formcheck.pipeline.analyze import analyze_track
 
 LABELS = dev_labels()
 COUNTED = [d for d in LABELS if d.get("count_eval") and "rep counting" in str(d.get("usable_for"))]
@@ -75,7 +75,7 @@ def test_lifter_is_followed_with_someone_else_in_view(samples_dir, tmp_path):
     import numpy as np
 
     from formcheck.config import Config
-    from formcheck.pipeline import analyze_path
+    from formcheck.pipeline.analyze import analyze_path
 
     a = cv2.VideoCapture(str(samples_dir / "glute_bridge_BE-PROJECTS2018_GroupNo23.mp4"))
     b = cv2.VideoCapture(str(samples_dir / "not_a_thrust_squat_BE-PROJECTS2018.mp4"))

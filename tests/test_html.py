@@ -13,9 +13,9 @@ import pytest
 from PIL import Image
 
 import visual_builders as vb
-from formcheck import html as html_report
 from formcheck.errors import OutputError
-from formcheck.report import build
+from formcheck.report import html_page as html_report
+from formcheck.report.export import build
 from formcheck.rules.base import Verdict
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from conftest import SHIPPED
-from formcheck.pipeline import analyze_track
-from formcheck.track import PoseTrack
+from formcheck.pipeline.analyze import analyze_track
+from formcheck.pose.track import PoseTrack
 
 TRACKS = sorted(
     p for p in SHIPPED.glob("*.npz") if "power-pwa" not in p.name  # edited cuts: no stable count

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from formcheck.kinematics import View, compute
-from formcheck.track import (
+from formcheck.analysis.kinematics import View, compute
+from formcheck.pose.track import (
     L_ANKLE,
     L_EAR,
     L_FOOT,

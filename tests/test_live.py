@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 
 from builders import kinematics, sine_reps
 from conftest import SHIPPED
-from formcheck.errors import ExitCode
-from formcheck.kinematics import Kinematics
-from formcheck.live import (
+from formcheck.analysis.kinematics import Kinematics
+from formcheck.analysis.reps import Rep, segment
+from formcheck.apps.live import (
     Ended,
     LatestFrameSource,
     LiveSession,
@@ -27,11 +27,11 @@ from formcheck.live import (
     run,
     slice_kinematics,
 )
-from formcheck.pipeline import analyze_track
-from formcheck.pose import PoseSample
-from formcheck.reps import Rep, segment
-from formcheck.track import PoseTrack
-from formcheck.video import Frame
+from formcheck.errors import ExitCode
+from formcheck.inputs.video import Frame
+from formcheck.pipeline.analyze import analyze_track
+from formcheck.pose.model import PoseSample
+from formcheck.pose.track import PoseTrack
 
 LATENCY_S = 0.5  # a rep is announced within this of its end (stream time)
 
@@ -307,7 +307,7 @@ def test_quit_and_idle_end_the_set():
     quit_at_20 = run(src(), TrackEstimator(track), LiveSession(width=track.width, height=track.height),
                      lambda f, st, _: "quit" if st.index == 20 else None)  # fmt: skip
     assert quit_at_20.ended == Ended.QUIT and len(quit_at_20.analysis.track) == 21
-    from formcheck.live import LiveConfig
+    from formcheck.apps.live import LiveConfig
 
     # idle after 0.2 s without motion, once a rep was counted
     idle = run(src(), TrackEstimator(track), LiveSession(live=LiveConfig(idle_s=0.2), width=track.width,
@@ -331,7 +331,7 @@ class FakeEngine:
 
 
 def test_voice_speaks_the_newest_cue_and_drops_stale_ones():
-    from formcheck.voice import Voice
+    from formcheck.apps.live.voice import Voice
 
     with Voice(engine_factory=FakeEngine) as v:
         for i in range(1, 6):
@@ -341,7 +341,7 @@ def test_voice_speaks_the_newest_cue_and_drops_stale_ones():
 
 
 def test_voice_unavailable_is_one_clear_error():
-    from formcheck.voice import Voice, VoiceUnavailable
+    from formcheck.apps.live.voice import Voice, VoiceUnavailable
 
     def broken(rate: int) -> None:
         raise VoiceUnavailable("no speech engine (libespeak-ng.so.1 not found)")
@@ -351,7 +351,7 @@ def test_voice_unavailable_is_one_clear_error():
 
 
 def test_rep_phrase():
-    from formcheck.voice import rep_phrase
+    from formcheck.apps.live.voice import rep_phrase
 
     assert rep_phrase(3, "") == "3. Good rep."
     assert rep_phrase(4, "Drive your hips up.") == "4. Drive your hips up."

@@ -9,13 +9,13 @@ import math
 import numpy as np
 import pytest
 
-from formcheck import parallel
 from formcheck.config import Config, ConfigError, VideoConfig
 from formcheck.errors import ModelError
-from formcheck.parallel import Chunk, agree, chunks_for, plan, stitch, track_chunked, workers_for
-from formcheck.pose import PoseSample
-from formcheck.track import PoseTrack, empty_arrays
-from formcheck.video import VideoInfo, iter_frames, probe
+from formcheck.inputs.video import VideoInfo, iter_frames, probe
+from formcheck.pose import chunked as parallel
+from formcheck.pose.chunked import Chunk, agree, chunks_for, plan, stitch, track_chunked, workers_for
+from formcheck.pose.model import PoseSample
+from formcheck.pose.track import PoseTrack, empty_arrays
 
 SPLIT_CLIP = "glute_bridge_BE-PROJECTS2018_GroupNo23.mp4"  # 232 frames, 9.7 s, 3 reps
 SHORT_CLIP = "synthetic_glute_bridge_anvoxfit.mp4"  # 97 frames, 4 s
@@ -183,7 +183,7 @@ def _verdicts(analysis) -> list[list[str]]:
 @pytest.mark.video
 def test_the_fast_path_gives_the_plain_paths_track_reps_and_verdicts(samples_dir):
     """Two chunks on two cores vs the same chunks in turn on one: the same, bit for bit."""
-    from formcheck.pipeline import analyze_track, track_video
+    from formcheck.pipeline.analyze import analyze_track, track_video
 
     path = samples_dir / SPLIT_CLIP
     plain = track_video(path, dataclasses.replace(Config(), video=_video(workers=1)))
@@ -204,7 +204,7 @@ def test_the_fast_path_gives_the_plain_paths_track_reps_and_verdicts(samples_dir
 def test_chunked_tracking_scores_like_one_unbroken_stream(samples_dir):
     """Against one tracker over the whole file (`chunks = 1`): the same frames, and after the cut
     landmarks within the tracker's own noise, so the same reps and verdicts on this clip."""
-    from formcheck.pipeline import analyze_track, track_video
+    from formcheck.pipeline.analyze import analyze_track, track_video
 
     path = samples_dir / SPLIT_CLIP
     unbroken = track_video(path, dataclasses.replace(Config(), video=_video(chunks=1)))
@@ -228,7 +228,7 @@ def test_chunked_tracking_scores_like_one_unbroken_stream(samples_dir):
 def test_a_chunk_whose_tracker_starts_on_the_wrong_pose_is_not_stitched(samples_dir, monkeypatch):
     """A 0.3 s warm-up on this clip starts the second tracker 1.5 torso lengths off (measured):
     the overlap check refuses the cut and the file is tracked in one stream."""
-    from formcheck.pipeline import track_video
+    from formcheck.pipeline.analyze import track_video
 
     path = samples_dir / SHORT_CLIP
     refused = []
@@ -242,7 +242,7 @@ def test_a_chunk_whose_tracker_starts_on_the_wrong_pose_is_not_stitched(samples_
 
 @pytest.mark.video
 def test_track_video_falls_back_to_one_stream_when_the_stitch_fails(samples_dir, monkeypatch):
-    from formcheck.pipeline import track_video
+    from formcheck.pipeline.analyze import track_video
 
     path = samples_dir / SHORT_CLIP
     cfg = dataclasses.replace(Config(), video=_video(workers=2, parallel_min_s=1.0))

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 
 from formcheck.errors import ModelError
-from formcheck.pose import PoseEstimator, PoseSample, check_model, select_person
+from formcheck.pose.model import PoseEstimator, PoseSample, check_model, select_person
 
 
 def test_lean_import_skips_matplotlib_and_still_tracks():
     """`import mediapipe` would pull matplotlib.pyplot (0.6 s CPU); the landmarker needs none of it."""
     code = (
         "import sys, numpy as np\n"
-        "from formcheck.pose import PoseEstimator\n"
+        "from formcheck.pose.model import PoseEstimator\n"
         "frame = np.zeros((240, 320, 3), np.uint8)\n"
         "with PoseEstimator() as est:\n"
         "    print(est.detect(frame, 0.0), est.detect(frame, 0.04))\n"
@@ -30,7 +30,7 @@ def test_lean_import_skips_matplotlib_and_still_tracks():
 def test_plain_import_is_used_when_mediapipe_is_already_loaded():
     code = (
         "import mediapipe\n"
-        "from formcheck.pose import _mediapipe\n"
+        "from formcheck.pose.model import _mediapipe\n"
         "print(_mediapipe().Image is mediapipe.Image, hasattr(mediapipe, 'tasks'))\n"
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120)

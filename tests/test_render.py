@@ -11,14 +11,14 @@ import pytest
 from PIL import Image
 
 import visual_builders as vb
-from formcheck import render
-from formcheck.annotators import VERDICT_COLOR
+from formcheck.analysis.exercise import Exercise
 from formcheck.errors import OutputError
-from formcheck.exercise import Exercise
-from formcheck.pipeline import analyze_track
+from formcheck.inputs.video import probe
+from formcheck.pipeline.analyze import analyze_track
+from formcheck.pose.track import L_ANKLE, L_KNEE
+from formcheck.report import render
+from formcheck.report.annotators import VERDICT_COLOR
 from formcheck.rules.base import Verdict
-from formcheck.track import L_ANKLE, L_KNEE
-from formcheck.video import probe
 
 
 def opened(path: Path) -> tuple[int, int, int, float]:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from builders import kinematics, sine_reps
-from formcheck.exercise import Exercise, classify
-from formcheck.reps import RepsConfig, segment
+from formcheck.analysis.exercise import Exercise, classify
+from formcheck.analysis.reps import RepsConfig, segment
 
 
 def full(reps):

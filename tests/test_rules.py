@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 
 from conftest import dev_labels
-from formcheck.exercise import Exercise
-from formcheck.kinematics import View
-from formcheck.pipeline import Analysis, analyze_track
+from formcheck.analysis.exercise import Exercise
+from formcheck.analysis.kinematics import View
+from formcheck.pipeline.analyze import Analysis, analyze_track
+from formcheck.pipeline.scoring import breakdown, focus, rep_score
+from formcheck.pose.track import PoseTrack
 from formcheck.rules import all_rules, rule_classes
 from formcheck.rules.base import SOURCES, CheckResult, Verdict
-from formcheck.scoring import breakdown, focus, rep_score
-from formcheck.track import PoseTrack
 from rule_builders import build, context
 
 P, W, F, NV = Verdict.PASS, Verdict.WARN, Verdict.FAIL, Verdict.NOT_VISIBLE

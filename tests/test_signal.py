@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from formcheck.signal import OneEuroFilter, fill_gaps, lowpass, runs
+from formcheck.analysis.smoothing import OneEuroFilter, fill_gaps, lowpass, runs
 
 
 def test_runs():

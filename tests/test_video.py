@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 import corpus
-from formcheck import video
 from formcheck.config import VideoConfig
 from formcheck.errors import InputNotFound, NotAVideo
-from formcheck.sniff import explain_unreadable
-from formcheck.video import iter_frames, probe
+from formcheck.inputs import video
+from formcheck.inputs.sniff import explain_unreadable
+from formcheck.inputs.video import iter_frames, probe
 
 
 @pytest.fixture(scope="module")

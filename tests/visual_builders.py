@@ -8,12 +8,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from formcheck.exercise import Exercise
-from formcheck.kinematics import compute
-from formcheck.pipeline import Analysis
-from formcheck.reps import Rep
-from formcheck.rules.base import CheckResult, Verdict
-from formcheck.track import (
+from formcheck.analysis.exercise import Exercise
+from formcheck.analysis.kinematics import compute
+from formcheck.analysis.reps import Rep
+from formcheck.pipeline.analyze import Analysis
+from formcheck.pose.track import (
     L_ANKLE,
     L_EAR,
     L_FOOT,
@@ -31,6 +30,7 @@ from formcheck.track import (
     R_SHOULDER,
     PoseTrack,
 )
+from formcheck.rules.base import CheckResult, Verdict
 
 # A lifter lying on her back, head at the image left, feet at the right; (x, y) as a
 # fraction of the frame. The hips rise and fall with `lift` in [0, 1].

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from formcheck.analysis.reps import RepsConfig
+from formcheck.analysis.smoothing import SmoothingConfig
 from formcheck.errors import ExitCode, FormcheckError
-from formcheck.reps import RepsConfig
-from formcheck.signal import SmoothingConfig
 
 T = TypeVar("T")
 
@@ -31,7 +31,7 @@ class VideoConfig:
     num_poses: int = 1
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
-    # Time chunks a file is cut into, each tracked by its own tracker (formcheck.parallel).
+    # Time chunks a file is cut into, each tracked by its own tracker (formcheck.pose.chunked).
     # The result depends on this (to within the tracker's own noise) and on nothing else:
     # never on the machine or on `workers`. 1 = one unbroken stream; raise it to use more
     # cores on a bigger machine (one chunk per core is the fastest).

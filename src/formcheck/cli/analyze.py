@@ -61,8 +61,8 @@ def analyze(
     debug: DebugOption = False,
 ) -> None:
     from formcheck.config import load_config
-    from formcheck.pipeline import analyze_path
-    from formcheck.report import build, to_json, write_csv, write_json
+    from formcheck.pipeline.analyze import analyze_path
+    from formcheck.report.export import build, to_json, write_csv, write_json
 
     outputs = {"--json": json_out, "--csv": csv_out, "--save-poses": save_poses, "--annotate": annotate, "--html": html}
     with user_errors(debug), quiet_native_stderr(not debug), no_outputs_on_failure(list(outputs.values())):
@@ -91,19 +91,19 @@ def _visuals(
     video: Path, analysis: Any, report: dict[str, Any], annotate: Path | None, keyframes: Path | None, html: Path | None
 ) -> None:
     from formcheck.errors import FormcheckError
-    from formcheck.track import is_track_file
+    from formcheck.pose.track import is_track_file
 
     has_video = not is_track_file(video)
     if (annotate is not None or keyframes is not None) and not has_video:
         raise FormcheckError("--annotate and --keyframes need the video, not a saved pose track", ExitCode.USAGE)
-    from formcheck import render
+    from formcheck.report import render
 
     if annotate is not None:
         render.annotate_video(video, analysis, annotate)
     if keyframes is not None:
         render.write_keyframes(video, analysis, keyframes)
     if html is not None:
-        from formcheck import html as html_report
+        from formcheck.report import html_page as html_report
 
         html_report.write_html(analysis, report, html, video if has_video else None)
 

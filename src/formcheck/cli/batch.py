@@ -62,7 +62,7 @@ def batch(
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
-    from formcheck.batch import Settings, run_batch
+    from formcheck.apps.batch.runner import Settings, run_batch
     from formcheck.config import load_config
 
     engine = engine or ("ray" if ray_address else "local")

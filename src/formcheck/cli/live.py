@@ -2,7 +2,7 @@
 
 The window is the only thing here that the library does not do: it draws the session's
 state (skeleton, rep counter, phase, the last rep's verdicts and its one cue) and reads the
-keys. Everything it shows comes from `formcheck.live`.
+keys. Everything it shows comes from `formcheck.apps.live`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class LiveOverlay:
     """Draws a LiveState on a frame (sizes scale with the frame, as in the annotated video)."""
 
     def __init__(self, width: int, height: int, source_width: int) -> None:
-        from formcheck.annotators import BadgeAnnotator, CounterAnnotator, SkeletonAnnotator
+        from formcheck.report.annotators import BadgeAnnotator, CounterAnnotator, SkeletonAnnotator
 
         u = (width + height) / 200.0
         self.width, self.height, self.margin = width, height, max(6, round(1.6 * u))
@@ -50,8 +50,8 @@ class LiveOverlay:
         self._card: tuple[int, Any] | None = None
 
     def annotate(self, scene: Any, state: Any, stats: Any = None, paused: bool = False) -> Any:
-        from formcheck.annotators import VERDICT_COLOR, put_text
-        from formcheck.kinematics import LEFT, RIGHT, View
+        from formcheck.analysis.kinematics import LEFT, RIGHT, View
+        from formcheck.report.annotators import VERDICT_COLOR, put_text
 
         if state.pose is not None:
             highlight: dict[int, Any] = {}
@@ -189,10 +189,10 @@ def live(
 def _run(camera: int | None, source: str | None, window: bool, json_out: str | None, html: Path | None,
          voice: bool, stats: bool, idle: float, fast: bool, config: Path | None, model: Path | None,
          quiet: bool, snapshot: Path | None) -> None:  # fmt: skip
+    from formcheck.apps.live import LiveConfig, LiveSession, open_source, run
     from formcheck.cli.analyze import print_report
     from formcheck.config import load_config
-    from formcheck.live import LiveConfig, LiveSession, open_source, run
-    from formcheck.pose import PoseEstimator
+    from formcheck.pose.model import PoseEstimator
 
     cfg = load_config(config)
     v = cfg.video
@@ -210,7 +210,7 @@ def _run(camera: int | None, source: str | None, window: bool, json_out: str | N
             if not quiet:
                 _say_rep(e)
             if speaker is not None:
-                from formcheck.voice import rep_phrase
+                from formcheck.apps.live.voice import rep_phrase
 
                 speaker.say(rep_phrase(e.number, e.cue))
         last[:] = [frame, state, st]
@@ -237,14 +237,14 @@ def _run(camera: int | None, source: str | None, window: bool, json_out: str | N
     if snapshot is not None and last[0] is not None:
         _snapshot(snapshot, *last, stats, info.width)
     report = result.report()
-    from formcheck.report import to_json, write_json
+    from formcheck.report.export import to_json, write_json
 
     if json_out == "-":
         sys.stdout.write(to_json(report))
     elif json_out:
         write_json(report, json_out)
     if html is not None and result.analysis is not None:
-        from formcheck import html as html_report
+        from formcheck.report import html_page as html_report
 
         # Thumbnails need frame i of the file to be row i of the track: every frame processed.
         whole = info.kind == "file" and result.stats.frames_dropped == 0
@@ -262,7 +262,7 @@ def _run(camera: int | None, source: str | None, window: bool, json_out: str | N
 
 
 def _voice(quiet: bool) -> Any:
-    from formcheck.voice import Voice, VoiceUnavailable
+    from formcheck.apps.live.voice import Voice, VoiceUnavailable
 
     try:
         return Voice()
@@ -284,8 +284,8 @@ def _say_rep(e: Any) -> None:
 def _snapshot(path: Path, frame: Any, state: Any, st: Any, stats: bool, source_width: int) -> None:
     import cv2
 
-    from formcheck.atomic import atomic_path
     from formcheck.errors import OutputError
+    from formcheck.util.atomic import atomic_path
 
     h, w = frame.image.shape[:2]
     img = LiveOverlay(w, h, source_width).annotate(frame.image.copy(), state, st if stats else None)

@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
+from formcheck.pose.track import L_HIP, R_HIP
 from formcheck.rules.base import HIP_EXT_MAX_PLAUSIBLE_DEG, CheckResult, RepContext, grade, judged, not_visible
-from formcheck.track import L_HIP, R_HIP
 
 CUE = "Ribs down, tailbone slightly tucked: stop at a straight line instead of arching your lower back."
 

@@ -14,9 +14,9 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from formcheck.exercise import Exercise
-from formcheck.kinematics import Kinematics, View
-from formcheck.reps import Rep
+from formcheck.analysis.exercise import Exercise
+from formcheck.analysis.kinematics import Kinematics, View
+from formcheck.analysis.reps import Rep
 
 # The five seed texts the rules cite (../shared/seeds/), by short name.
 SOURCES = {

@@ -7,9 +7,9 @@ from typing import ClassVar
 
 import numpy as np
 
+from formcheck.analysis.smoothing import runs
+from formcheck.pose.track import L_HIP, R_HIP
 from formcheck.rules.base import CheckResult, RepContext, Verdict, judged, not_visible
-from formcheck.signal import runs
-from formcheck.track import L_HIP, R_HIP
 
 CUE = "Keep the tension at the bottom: touch down lightly and go straight into the next rep, don't rest."
 

@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
+from formcheck.pose.track import L_HIP, R_HIP
 from formcheck.rules.base import CheckResult, RepContext, Verdict, came_down, judged, not_visible, went_up
-from formcheck.track import L_HIP, R_HIP
 
 CUE = "Lower your hips under control, at least as slowly as you lift them; don't drop."
 

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
+from formcheck.pose.track import L_HEEL, R_HEEL
 from formcheck.rules.base import (
     CheckResult,
     RepContext,
@@ -19,7 +20,6 @@ from formcheck.rules.base import (
     not_visible,
     top_median,
 )
-from formcheck.track import L_HEEL, R_HEEL
 
 CUE = "Keep your feet flat and drive through your heels; don't come up onto your toes."
 

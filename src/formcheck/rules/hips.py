@@ -8,6 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from formcheck.pose.track import L_HIP, R_HIP
 from formcheck.rules.base import (
     FRONT_ONLY_MAX_YAW_DEG,
     CheckResult,
@@ -19,7 +20,6 @@ from formcheck.rules.base import (
     needs_front,
     not_visible,
 )
-from formcheck.track import L_HIP, R_HIP
 
 CUE = "Keep your hips level: drive evenly through both feet so neither side drops or twists."
 

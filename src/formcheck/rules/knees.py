@@ -8,6 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from formcheck.pose.track import L_KNEE, R_KNEE
 from formcheck.rules.base import (
     FRONT_MAX_YAW_DEG,
     CheckResult,
@@ -19,7 +20,6 @@ from formcheck.rules.base import (
     not_visible,
     single_leg,
 )
-from formcheck.track import L_KNEE, R_KNEE
 
 
 class KneesOut:

@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
+from formcheck.pose.track import L_HIP, R_HIP
 from formcheck.rules.base import HIP_EXT_MAX_PLAUSIBLE_DEG, CheckResult, RepContext, Verdict, judged, not_visible
-from formcheck.track import L_HIP, R_HIP
 
 
 class FullLockout:

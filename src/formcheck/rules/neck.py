@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
+from formcheck.pose.track import L_EAR, NOSE, R_EAR
 from formcheck.rules.base import (
     CheckResult,
     RepContext,
@@ -18,7 +19,6 @@ from formcheck.rules.base import (
     not_visible,
     top_median,
 )
-from formcheck.track import L_EAR, NOSE, R_EAR
 
 THROWN_BACK = "Keep your chin tucked and your eyes on one point ahead as the hips rise; don't throw your head back."
 EXTENDED = "Your neck arches back at the top: tuck your chin and keep head and torso moving as one."

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from formcheck.pose.track import L_HIP, R_HIP
 from formcheck.rules.base import CheckResult, RepContext, Verdict, judged, not_visible, seen_around
-from formcheck.track import L_HIP, R_HIP
 
 CUE = "Pause at the top and squeeze your glutes for a second or two before lowering."
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from formcheck.pose.track import L_HIP, R_HIP
 from formcheck.rules.base import HIP_EXT_MAX_PLAUSIBLE_DEG, CheckResult, RepContext, Verdict, judged, not_visible
-from formcheck.track import L_HIP, R_HIP
 
 CUE = "Use the full range every rep: lower all the way and drive all the way up, as on your best rep."
 

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
+from formcheck.pose.track import L_ANKLE, L_KNEE, R_ANKLE, R_KNEE
 from formcheck.rules.base import (
     CheckResult,
     RepContext,
@@ -16,7 +17,6 @@ from formcheck.rules.base import (
     needs_profile,
     not_visible,
 )
-from formcheck.track import L_ANKLE, L_KNEE, R_ANKLE, R_KNEE
 
 TOO_FAR = "Walk your feet in a little: this far out the hamstrings take over; aim for vertical shins at the top."
 TOO_CLOSE = "Move your feet further out: this close the quads take over; aim for vertical shins at the top."

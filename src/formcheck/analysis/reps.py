@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from formcheck.kinematics import Kinematics
-from formcheck.signal import runs
+from formcheck.analysis.kinematics import Kinematics
+from formcheck.analysis.smoothing import runs
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ import io
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from formcheck.atomic import write_text
+from formcheck.util.atomic import write_text
 
 if TYPE_CHECKING:
-    from formcheck.batch import BatchResult
+    from formcheck.apps.batch.runner import BatchResult
 
 
 SUMMARY_FIELDS = ["name", "source", "status", "exit_code", "message", "exercise", "reps", "mean_score",

@@ -17,7 +17,7 @@ from typing import Any
 import cv2
 
 from formcheck.errors import CameraError
-from formcheck.video import Frame, iter_frames, probe, scale_frame
+from formcheck.inputs.video import Frame, iter_frames, probe, scale_frame
 
 
 @dataclass(frozen=True)

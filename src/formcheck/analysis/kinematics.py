@@ -27,7 +27,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from formcheck.track import (
+from formcheck.pose.track import (
     L_ANKLE,
     L_EAR,
     L_FOOT,

@@ -24,9 +24,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from formcheck import pictures
 from formcheck.errors import InputNotFound, NotAVideo
-from formcheck.sniff import (
+from formcheck.inputs import pictures
+from formcheck.inputs.sniff import (
     MAYBE_ANIMATED,
     REEXPORT,
     bmff_problem,

@@ -1,7 +1,7 @@
 """One set, frame by frame: pose sample in, what the window shows out.
 
 One Euro smoothing (the online twin of signal.smooth_track), online kinematics and rep
-detection (formcheck.live.online), then the same rules and scoring as file mode for each
+detection (formcheck.apps.live.online), then the same rules and scoring as file mode for each
 rep as it ends. The raw track is recorded so that, when the set ends, `analyze_track` gives
 file mode's report of the frames that were processed.
 """
@@ -15,18 +15,18 @@ from typing import Any
 
 import numpy as np
 
+from formcheck.analysis.exercise import Exercise, classify
+from formcheck.analysis.kinematics import Kinematics, View
+from formcheck.analysis.reps import Rep
+from formcheck.analysis.smoothing import OneEuroFilter
+from formcheck.apps.live.online import SERIES, LiveConfig, OnlineKinematics, OnlineReps, Phase
 from formcheck.config import Config
-from formcheck.exercise import Exercise, classify
-from formcheck.kinematics import Kinematics, View
-from formcheck.live.online import SERIES, LiveConfig, OnlineKinematics, OnlineReps, Phase
-from formcheck.pipeline import Analysis, analyze_track
-from formcheck.pose import PoseSample
-from formcheck.reps import Rep
+from formcheck.pipeline.analyze import Analysis, analyze_track
+from formcheck.pipeline.scoring import focus, rep_score
+from formcheck.pose.model import PoseSample
+from formcheck.pose.track import L_HIP, L_SHOULDER, N_LANDMARKS, R_HIP, R_SHOULDER, PoseTrack
 from formcheck.rules import RepContext, all_rules
 from formcheck.rules.base import CheckResult
-from formcheck.scoring import focus, rep_score
-from formcheck.signal import OneEuroFilter
-from formcheck.track import L_HIP, L_SHOULDER, N_LANDMARKS, R_HIP, R_SHOULDER, PoseTrack
 
 
 class _Columns:

@@ -20,8 +20,8 @@ from types import ModuleType, SimpleNamespace
 import numpy as np
 
 from formcheck.errors import ModelError
-from formcheck.track import L_HIP, L_SHOULDER, N_LANDMARKS, R_HIP, R_SHOULDER, PoseTrack, empty_arrays
-from formcheck.video import Frame, VideoInfo
+from formcheck.inputs.video import Frame, VideoInfo
+from formcheck.pose.track import L_HIP, L_SHOULDER, N_LANDMARKS, R_HIP, R_SHOULDER, PoseTrack, empty_arrays
 
 MODEL_NAME = "pose_landmarker_full.task"
 # sha256 of the bundle that scripts/build_model.py makes (deterministic); checked at load.
@@ -31,7 +31,7 @@ _BUNDLE_MEMBERS = {"pose_detector.tflite", "pose_landmarks_detector.tflite"}
 
 def default_model_path() -> Path:
     """The shipped model: inside the installed package, or in the checkout's models/."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]  # the package folder (this file is formcheck/pose/model.py)
     for candidate in (here / "models" / MODEL_NAME, here.parents[1] / "models" / MODEL_NAME):
         if candidate.is_file():
             return candidate

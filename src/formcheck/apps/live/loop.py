@@ -12,12 +12,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from formcheck.apps.live.session import LiveSession, LiveState, RepEvent
 from formcheck.errors import CameraError
-from formcheck.live.session import LiveSession, LiveState, RepEvent
-from formcheck.live.source import LatestFrameSource, SourceInfo
-from formcheck.pipeline import Analysis
-from formcheck.pose import PoseSample, to_source
-from formcheck.video import Frame
+from formcheck.inputs.live_source import LatestFrameSource, SourceInfo
+from formcheck.inputs.video import Frame
+from formcheck.pipeline.analyze import Analysis
+from formcheck.pose.model import PoseSample, to_source
 
 
 class Estimator(Protocol):
@@ -78,7 +78,7 @@ class LiveResult:
 
     def report(self) -> dict[str, Any]:
         """The file-mode report plus a `live` section: each rep as announced, and the stream stats."""
-        from formcheck.report import build
+        from formcheck.report.export import build
 
         if self.analysis is None:
             raise CameraError(f"{self.source.name}: no frame was received, nothing to report")

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from formcheck.atomic import atomic_path
 from formcheck.errors import NotAVideo
+from formcheck.util.atomic import atomic_path
 
 TRACK_FORMAT = "formcheck-track"
 TRACK_VERSION = 1

@@ -2,7 +2,7 @@
 
 Drawing never computes: every angle, rep, phase and verdict comes from the Analysis (the
 phase of a frame is read off its rep's start/hold/end frames); this module only places it,
-with the annotators in `formcheck.annotators`. Sizes scale with the frame, so text stays
+with the annotators in `formcheck.report.annotators`. Sizes scale with the frame, so text stays
 readable on a phone for landscape and portrait clips alike. Frame i of the video is row i
 of the pose track; the output keeps the source's size, rate, orientation and frame count.
 """
@@ -18,7 +18,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from formcheck.annotators import (
+from formcheck.analysis.exercise import Exercise
+from formcheck.analysis.kinematics import LEFT, RIGHT, View
+from formcheck.analysis.reps import Rep
+from formcheck.errors import OutputError
+from formcheck.inputs.video import iter_frames, probe
+from formcheck.pipeline.analyze import Analysis
+from formcheck.pose.track import SKELETON
+from formcheck.report.annotators import (
     RGB,
     VERDICT_COLOR,
     AngleAnnotator,
@@ -27,15 +34,8 @@ from formcheck.annotators import (
     CounterAnnotator,
     SkeletonAnnotator,
 )
-from formcheck.atomic import atomic_path
-from formcheck.errors import OutputError
-from formcheck.exercise import Exercise
-from formcheck.kinematics import LEFT, RIGHT, View
-from formcheck.pipeline import Analysis
-from formcheck.reps import Rep
 from formcheck.rules.base import Verdict
-from formcheck.track import SKELETON
-from formcheck.video import iter_frames, probe
+from formcheck.util.atomic import atomic_path
 
 # Angles drawn at their joints: (kinematics series, label, index into kinematics.LEFT/RIGHT
 # = shoulder, hip, knee, ankle, heel, foot, ear). These are the measures the rules read.

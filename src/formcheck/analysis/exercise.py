@@ -14,8 +14,8 @@ from enum import StrEnum
 
 import numpy as np
 
-from formcheck.kinematics import Kinematics
-from formcheck.reps import Rep
+from formcheck.analysis.kinematics import Kinematics
+from formcheck.analysis.reps import Rep
 
 # Shoulders on a bench raise the ankle->shoulder line; on the floor it stays near level.
 BENCH_MIN_INCLINE_DEG = 15.0

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from formcheck.track import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER, PoseTrack
+from formcheck.pose.track import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER, PoseTrack
 
 
 @dataclass(frozen=True)

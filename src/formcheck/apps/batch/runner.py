@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from formcheck import __version__
-from formcheck.atomic import write_text
-from formcheck.batch_inputs import TRACK_EXTS, Job, discover, make_jobs, sha256_file
-from formcheck.batch_summary import write_summary
+from formcheck.apps.batch.inputs import TRACK_EXTS, Job, discover, make_jobs, sha256_file
+from formcheck.apps.batch.summary import write_summary
 from formcheck.config import Config
 from formcheck.errors import ExitCode, FormcheckError, OutputError
+from formcheck.util.atomic import write_text
 
 __all__ = ["BatchResult", "Job", "Record", "Settings", "discover", "make_jobs", "run_batch", "run_job"]
 
@@ -60,7 +60,7 @@ class Settings:
     @classmethod
     def create(cls, out: str | os.PathLike[str], config: Config | None = None, model: Path | None = None,
                csv: bool = False, html: bool = False, annotate: bool = False) -> Settings:
-        from formcheck.pose import MODEL_SHA256
+        from formcheck.pose.model import MODEL_SHA256
 
         config = _one_worker(config or Config())
         model_id = f"shipped:{MODEL_SHA256}" if model is None else _model_id(Path(model))
@@ -127,8 +127,8 @@ class BatchResult:
 
 def run_job(job: Job, s: Settings) -> Record:
     """Score one input and write its outputs, then its record; never raises for the file's faults."""
-    from formcheck.pipeline import analyze_path
-    from formcheck.report import build
+    from formcheck.pipeline.analyze import analyze_path
+    from formcheck.report.export import build
 
     t0 = time.perf_counter()
     base: dict[str, Any] = {"name": job.name, "source": str(job.path), "settings": s.key}
@@ -158,8 +158,8 @@ def run_job(job: Job, s: Settings) -> Record:
 
 
 def _write_outputs(job: Job, s: Settings, analysis: Any, report: dict[str, Any]) -> tuple[list[str], list[str]]:
-    from formcheck.report import write_csv, write_json
-    from formcheck.track import is_track_file
+    from formcheck.pose.track import is_track_file
+    from formcheck.report.export import write_csv, write_json
 
     stem = s.out / job.name
     outputs, notes = [f"{job.name}.json"], []
@@ -169,7 +169,7 @@ def _write_outputs(job: Job, s: Settings, analysis: Any, report: dict[str, Any])
         outputs.append(f"{job.name}.csv")
     video = None if is_track_file(job.path) else job.path
     if s.html:
-        from formcheck import html as html_report
+        from formcheck.report import html_page as html_report
 
         html_report.write_html(analysis, report, Path(f"{stem}.html"), video)
         outputs.append(f"{job.name}.html")
@@ -177,7 +177,7 @@ def _write_outputs(job: Job, s: Settings, analysis: Any, report: dict[str, Any])
         if video is None:
             notes.append("no annotated video: the input is a pose track, not a video")
         else:
-            from formcheck import render
+            from formcheck.report import render
 
             render.annotate_video(video, analysis, Path(f"{stem}.mp4"))
             outputs.append(f"{job.name}.mp4")
@@ -279,7 +279,7 @@ def run_batch(
 
     KeyboardInterrupt propagates after the summary is written (unfinished files: `not_done`).
     """
-    from formcheck.batch_engines import get_engine
+    from formcheck.apps.batch.engines import get_engine
 
     run = get_engine(engine)  # an unknown or missing engine fails before any work
     workers = max(1, workers or os.cpu_count() or 1)
@@ -289,7 +289,7 @@ def run_batch(
         records = completed(jobs, s, workers)
         todo = [j for j in jobs if j.name not in records]
         if any(j.path.suffix.lower() not in TRACK_EXTS for j in todo):
-            from formcheck.pose import check_model
+            from formcheck.pose.model import check_model
 
             check_model(s.model)  # one clear error, not one per video
         _check_writers(s)
@@ -335,7 +335,7 @@ def _check_writers(s: Settings) -> None:
     """Import the optional writers once, here, so a broken install is one error, not one per file."""
     import importlib
 
-    for flag, module in ((s.html, "formcheck.html"), (s.annotate, "formcheck.render")):
+    for flag, module in ((s.html, "formcheck.report.html_page"), (s.annotate, "formcheck.report.render")):
         if flag:
             try:
                 importlib.import_module(module)

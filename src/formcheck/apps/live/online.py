@@ -15,10 +15,10 @@ from enum import StrEnum
 
 import numpy as np
 
-from formcheck.kinematics import Kinematics, View, compute
-from formcheck.reps import Rep, RepsConfig, mark_short, segment
-from formcheck.signal import fill_gaps
-from formcheck.track import PoseTrack
+from formcheck.analysis.kinematics import Kinematics, View, compute
+from formcheck.analysis.reps import Rep, RepsConfig, mark_short, segment
+from formcheck.analysis.smoothing import fill_gaps
+from formcheck.pose.track import PoseTrack
 
 # Per-frame measures of a Kinematics, in order (the rest are per-set scalars).
 SERIES = tuple(f.name for f in fields(Kinematics) if f.name not in ("t", "view", "yaw_deg", "scale_px"))

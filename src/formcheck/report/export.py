@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from formcheck import __version__
-from formcheck.atomic import write_text
-from formcheck.pipeline import Analysis
-from formcheck.reps import Rep
+from formcheck.analysis.reps import Rep
+from formcheck.pipeline.analyze import Analysis
+from formcheck.util.atomic import write_text
 
 SCHEMA = "formcheck.report"
 SCHEMA_VERSION = 1

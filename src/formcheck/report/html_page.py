@@ -19,8 +19,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from formcheck.atomic import write_text
-from formcheck.pipeline import Analysis
+from formcheck.pipeline.analyze import Analysis
+from formcheck.util.atomic import write_text
 
 THUMB_SIDE = 480  # px, the longer side of a thumbnail
 MAX_PLOT_POINTS = 3000  # longer clips are decimated for the plot only
@@ -218,7 +218,7 @@ def write_html(analysis: Analysis, report: dict[str, Any], out: Path, video: Pat
     """Write the report atomically; with the video, each rep's annotated top as a thumbnail."""
     thumbs = None
     if video is not None:
-        from formcheck.render import annotated_tops
+        from formcheck.report.render import annotated_tops
 
         thumbs = [thumbnail(img) if img is not None else "" for img in annotated_tops(video, analysis)]
     write_text(os.fspath(out), render_html(analysis, report, thumbs))

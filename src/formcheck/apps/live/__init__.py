@@ -9,10 +9,10 @@ When the set ends, `analyze_track` on the recorded raw track gives file mode's r
 Differences between live and file mode: docs/live.md.
 """
 
-from formcheck.live.loop import Ended, Estimator, LiveResult, LiveStats, OnFrame, run
-from formcheck.live.online import SERIES, LiveConfig, OnlineKinematics, OnlineReps, Phase, slice_kinematics
-from formcheck.live.session import LiveSession, LiveState, RepEvent
-from formcheck.live.source import Grabbed, LatestFrameSource, SourceInfo, SourceLost, open_source
+from formcheck.apps.live.loop import Ended, Estimator, LiveResult, LiveStats, OnFrame, run
+from formcheck.apps.live.online import SERIES, LiveConfig, OnlineKinematics, OnlineReps, Phase, slice_kinematics
+from formcheck.apps.live.session import LiveSession, LiveState, RepEvent
+from formcheck.inputs.live_source import Grabbed, LatestFrameSource, SourceInfo, SourceLost, open_source
 
 __all__ = [
     "SERIES", "Ended", "Estimator", "Grabbed", "LatestFrameSource", "LiveConfig", "LiveResult", "LiveSession",

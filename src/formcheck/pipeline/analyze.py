@@ -10,16 +10,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from formcheck.analysis.exercise import Exercise, classify
+from formcheck.analysis.kinematics import Kinematics, compute
+from formcheck.analysis.reps import Rep, segment
+from formcheck.analysis.smoothing import smooth_track
 from formcheck.config import Config
 from formcheck.errors import NotAVideo
-from formcheck.exercise import Exercise, classify
-from formcheck.kinematics import Kinematics, compute
-from formcheck.reps import Rep, segment
+from formcheck.pipeline.scoring import Focus, focus, rep_score
+from formcheck.pose.track import PoseTrack, is_track_file
 from formcheck.rules import RepContext, all_rules
 from formcheck.rules.base import CheckResult
-from formcheck.scoring import Focus, focus, rep_score
-from formcheck.signal import smooth_track
-from formcheck.track import PoseTrack, is_track_file
 
 Progress = Callable[[int, int], None]  # (frames done, frames expected or 0)
 
@@ -57,13 +57,13 @@ def track_video(
     progress: Progress | None = None,
 ) -> PoseTrack:
     """Run the pose model over every frame: in time chunks, tracked on all cores, when the file
-    is long enough (formcheck.parallel), else in one stream with decoding in a background thread."""
+    is long enough (formcheck.pose.chunked), else in one stream with decoding in a background thread."""
     import importlib
     import threading
 
-    from formcheck.parallel import chunks_for, track_chunked
-    from formcheck.pose import PoseEstimator, track_frames
-    from formcheck.video import iter_frames, probe
+    from formcheck.inputs.video import iter_frames, probe
+    from formcheck.pose.chunked import chunks_for, track_chunked
+    from formcheck.pose.model import PoseEstimator, track_frames
 
     # Scoring needs scipy.signal, imported lazily (~1 s of CPU): import it now, beside the
     # model, rather than after it (measured: 4.4 -> 3.9 s on a 5 s clip in one stream).

@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from formcheck.pose.track import SKELETON
 from formcheck.rules.base import CheckResult, Verdict
-from formcheck.track import SKELETON
 
 RGB = tuple[int, int, int]
 VERDICT_COLOR: dict[Verdict, RGB] = {

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from formcheck.errors import NotAVideo
-from formcheck.sniff import REEXPORT, explain_unreadable, image_kind, read_head
+from formcheck.inputs.sniff import REEXPORT, explain_unreadable, image_kind, read_head
 
 # Browsers show GIF frames with a delay of 10 ms or less for 100 ms; so do we.
 GIF_MIN_DELAY_MS = 20

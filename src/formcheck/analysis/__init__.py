@@ -1,0 +1,1 @@
+"""What the body did: smoothing, kinematics, rep segmentation, the exercise."""

@@ -1,0 +1,1 @@
+"""Applications built on the library: batch scoring and live coaching."""

@@ -1,0 +1,1 @@
+"""Batch scoring: many files, in parallel, resumable."""

@@ -1,0 +1,1 @@
+"""The pipeline: frames -> track -> measures -> reps -> checks -> scores (`analyze_path`)."""

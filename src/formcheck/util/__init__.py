@@ -1,0 +1,1 @@
+"""Low-level helpers with no formcheck dependencies beyond errors: atomic writes."""
