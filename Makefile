@@ -35,12 +35,13 @@ browser:
 	  else echo "chromium not found: the browser test will be skipped"; fi; }
 
 ## make test: install dev extras (and chromium), lint, run the whole suite
-test: install-dev browser
-	$(BIN)/ruff check src tests bench scripts
+test: install-dev browser lint
 	$(BIN)/python -m pytest -q
 
+## make lint: ruff, the layer check (imports only go down: docs/architecture.md)
 lint: install-dev
 	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_layers.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

@@ -34,6 +34,12 @@ class FormcheckError(Exception):
             self.code = code
 
 
+class ConfigError(FormcheckError):
+    """A bad option or config file (exit 2)."""
+
+    code = ExitCode.USAGE
+
+
 class InputNotFound(FormcheckError):
     code = ExitCode.NOT_FOUND
 

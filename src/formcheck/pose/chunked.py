@@ -37,9 +37,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from formcheck.config import VideoConfig
 from formcheck.inputs.video import MAX_FAILED_READS, Frame, VideoInfo, open_capture, prefetched, scale_frame
 from formcheck.pose.model import PoseEstimator, PoseSample, to_source, track_frames
+from formcheck.pose.settings import VideoConfig
 from formcheck.pose.track import L_ANKLE, L_HIP, L_KNEE, L_SHOULDER, R_ANKLE, R_HIP, R_KNEE, R_SHOULDER, PoseTrack
 
 POLL_S = 0.2  # how often the calling thread reports progress while the chunks run

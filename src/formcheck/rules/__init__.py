@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from formcheck.rules.base import CheckResult, RepContext, Rule, Verdict
+from formcheck.util.params import make_params
 
 __all__ = ["CheckResult", "RepContext", "Rule", "Verdict", "all_rules", "rule_classes"]
 
@@ -34,8 +35,6 @@ def rule_classes() -> dict[str, type]:
 
 def all_rules(overrides: Mapping[str, Mapping[str, Any]] | None = None) -> list[Rule]:
     """One instance per rule, with thresholds from `overrides` ({rule: {param: value}})."""
-    from formcheck.config import make_params
-
     overrides = overrides or {}
     return [
         cls(make_params(cls.Params, overrides.get(name, {}), f"rules.{name}")) for name, cls in rule_classes().items()

@@ -20,7 +20,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
-from formcheck.apps.batch.runner import Job, OnResult, Record, Settings, crash_record
+from formcheck.apps.batch.inputs import Job
+from formcheck.apps.batch.records import OnResult, Record, Settings, crash_record
 from formcheck.errors import ExitCode, FormcheckError
 
 JobFn = Callable[[Job, Settings], Record]

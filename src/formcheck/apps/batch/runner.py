@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import os
 import re
@@ -24,14 +23,13 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from formcheck import __version__
+from formcheck.apps.batch.engines import get_engine
 from formcheck.apps.batch.inputs import TRACK_EXTS, Job, discover, make_jobs, sha256_file
+from formcheck.apps.batch.records import BatchResult, OnResult, Record, Settings
 from formcheck.apps.batch.summary import write_summary
-from formcheck.config import Config
 from formcheck.errors import ExitCode, FormcheckError, OutputError
 from formcheck.util.atomic import write_text
 
@@ -41,86 +39,6 @@ STATE_DIR = ".formcheck-batch"
 DONE = frozenset({"ok", "nothing_to_score"})
 # atomic_path's temp names: ".<stem>.<8 random chars><suffix>"
 _TEMP = re.compile(r"^\..+\.[a-z0-9_]{8}\.[A-Za-z0-9]+$")
-
-OnResult = Callable[["Record"], None]
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything that shapes a result; `key` hashes it (with the formcheck version) for resume."""
-
-    out: Path
-    config: Config = field(default_factory=Config)
-    model: Path | None = None
-    csv: bool = False
-    html: bool = False
-    annotate: bool = False
-    key: str = ""
-
-    @classmethod
-    def create(cls, out: str | os.PathLike[str], config: Config | None = None, model: Path | None = None,
-               csv: bool = False, html: bool = False, annotate: bool = False) -> Settings:
-        from formcheck.pose.model import MODEL_SHA256
-
-        config = _one_worker(config or Config())
-        model_id = f"shipped:{MODEL_SHA256}" if model is None else _model_id(Path(model))
-        payload = {"config": dataclasses.asdict(config), "model": model_id, "csv": csv, "html": html,
-                   "annotate": annotate, "formcheck": __version__}
-        key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-        return cls(Path(out), config, model, csv, html, annotate, key)
-
-
-def _one_worker(config: Config) -> Config:
-    """Track each file's chunks one after another: the batch already keeps every core busy with
-    whole files. The chunks are the same as `formcheck VIDEO` cuts, so the results are too."""
-    return dataclasses.replace(config, video=dataclasses.replace(config.video, workers=1))
-
-
-def _model_id(model: Path) -> str:
-    try:
-        return sha256_file(model)
-    except FormcheckError:
-        return str(model)  # missing: the model check fails the batch before any job runs
-
-
-@dataclass(frozen=True)
-class Record:
-    """One input's outcome: what summary.csv shows, and (when complete) the resume record."""
-
-    name: str
-    source: str
-    status: str  # ok | nothing_to_score | error | not_done
-    code: int  # ExitCode of this file alone
-    message: str = ""
-    sha256: str = ""
-    settings: str = ""
-    outputs: tuple[str, ...] = ()  # relative to the output folder; the JSON report first
-    exercise: str = ""
-    reps: int | None = None
-    mean_score: float | None = None
-    frames: int = 0
-    seconds: float = 0.0  # wall time of this file (kept out of the JSON report on purpose)
-    reused: bool = False  # complete from an earlier run, skipped this time
-    detail: str = ""  # traceback of an internal error, for --debug
-
-    @property
-    def failed(self) -> bool:
-        return self.status == "error"
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    records: tuple[Record, ...]  # in input order
-    out: Path
-    interrupted: bool = False
-
-    def count(self, status: str) -> int:
-        return sum(r.status == status for r in self.records)
-
-    @property
-    def exit_code(self) -> ExitCode:
-        return ExitCode.SOME_FAILED if any(r.failed for r in self.records) else ExitCode.OK
-
 
 # ---- one file --------------------------------------------------------------------------------
 
@@ -194,12 +112,6 @@ def forget(out: Path, name: str) -> None:
     for ext in (".json", ".csv", ".html", ".mp4"):
         Path(f"{out / name}{ext}").unlink(missing_ok=True)
 
-
-def crash_record(job: Job, s: Settings, why: str) -> Record:
-    return Record(job.name, str(job.path), "error", int(ExitCode.INTERNAL), why, settings=s.key)
-
-
-# ---- resume ----------------------------------------------------------------------------------
 
 
 def completed(jobs: Sequence[Job], s: Settings, workers: int = 4) -> dict[str, Record]:
@@ -279,8 +191,6 @@ def run_batch(
 
     KeyboardInterrupt propagates after the summary is written (unfinished files: `not_done`).
     """
-    from formcheck.apps.batch.engines import get_engine
-
     run = get_engine(engine)  # an unknown or missing engine fails before any work
     workers = max(1, workers or os.cpu_count() or 1)
     jobs = make_jobs(discover(inputs, s.out))

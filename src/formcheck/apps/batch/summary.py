@@ -11,7 +11,7 @@ from urllib.parse import quote
 from formcheck.util.atomic import write_text
 
 if TYPE_CHECKING:
-    from formcheck.apps.batch.runner import BatchResult
+    from formcheck.apps.batch.records import BatchResult
 
 
 SUMMARY_FIELDS = ["name", "source", "status", "exit_code", "message", "exercise", "reps", "mean_score",

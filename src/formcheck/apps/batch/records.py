@@ -1,0 +1,106 @@
+"""What a batch passes around: its settings, one input's record, the batch's result.
+
+Shared by the runner, the engines and the summary (none of them imports another for these).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from formcheck import __version__
+from formcheck.apps.batch.inputs import Job, sha256_file
+from formcheck.config import Config
+from formcheck.errors import ExitCode, FormcheckError
+
+OnResult = Callable[["Record"], None]
+
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that shapes a result; `key` hashes it (with the formcheck version) for resume."""
+
+    out: Path
+    config: Config = field(default_factory=Config)
+    model: Path | None = None
+    csv: bool = False
+    html: bool = False
+    annotate: bool = False
+    key: str = ""
+
+    @classmethod
+    def create(cls, out: str | os.PathLike[str], config: Config | None = None, model: Path | None = None,
+               csv: bool = False, html: bool = False, annotate: bool = False) -> Settings:
+        from formcheck.pose.model import MODEL_SHA256
+
+        config = _one_worker(config or Config())
+        model_id = f"shipped:{MODEL_SHA256}" if model is None else _model_id(Path(model))
+        payload = {"config": dataclasses.asdict(config), "model": model_id, "csv": csv, "html": html,
+                   "annotate": annotate, "formcheck": __version__}
+        key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+        return cls(Path(out), config, model, csv, html, annotate, key)
+
+
+def _one_worker(config: Config) -> Config:
+    """Track each file's chunks one after another: the batch already keeps every core busy with
+    whole files. The chunks are the same as `formcheck VIDEO` cuts, so the results are too."""
+    return dataclasses.replace(config, video=dataclasses.replace(config.video, workers=1))
+
+
+def _model_id(model: Path) -> str:
+    try:
+        return sha256_file(model)
+    except FormcheckError:
+        return str(model)  # missing: the model check fails the batch before any job runs
+
+
+@dataclass(frozen=True)
+class Record:
+    """One input's outcome: what summary.csv shows, and (when complete) the resume record."""
+
+    name: str
+    source: str
+    status: str  # ok | nothing_to_score | error | not_done
+    code: int  # ExitCode of this file alone
+    message: str = ""
+    sha256: str = ""
+    settings: str = ""
+    outputs: tuple[str, ...] = ()  # relative to the output folder; the JSON report first
+    exercise: str = ""
+    reps: int | None = None
+    mean_score: float | None = None
+    frames: int = 0
+    seconds: float = 0.0  # wall time of this file (kept out of the JSON report on purpose)
+    reused: bool = False  # complete from an earlier run, skipped this time
+    detail: str = ""  # traceback of an internal error, for --debug
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "error"
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    records: tuple[Record, ...]  # in input order
+    out: Path
+    interrupted: bool = False
+
+    def count(self, status: str) -> int:
+        return sum(r.status == status for r in self.records)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.SOME_FAILED if any(r.failed for r in self.records) else ExitCode.OK
+
+
+def crash_record(job: Job, s: Settings, why: str) -> Record:
+    return Record(job.name, str(job.path), "error", int(ExitCode.INTERNAL), why, settings=s.key)
+
+
+# ---- resume ----------------------------------------------------------------------------------
