@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import ClassVar
 
 from formcheck.pose.track import L_HIP, R_HIP
-from formcheck.rules.base import HIP_EXT_MAX_PLAUSIBLE_DEG, CheckResult, RepContext, grade, judged, not_visible
+from formcheck.rules.base import CheckResult, Ladder, RepContext, Rule, ViewNeed, hip_at_top_problem
 
 CUE = "Ribs down, tailbone slightly tucked: stop at a straight line instead of arching your lower back."
 
 
-class NoHyperextension:
+class NoHyperextension(Rule):
     """At the top the hips stop at the shoulder-knee line instead of arching past it.
 
     S4: hyperextending the lower back ("rib flare") moves the tension from the glutes to
@@ -32,28 +31,23 @@ class NoHyperextension:
     unit: ClassVar[str] = "deg"
     weight: ClassVar[float] = 1.5
     order: ClassVar[int] = 20  # place in reports and `formcheck rules`
+    view = ViewNeed.SIDE
+    view_why = "only a profile shows the hips past the straight line"
+    ladder = Ladder.above("warn_above_deg", "fail_above_deg")
+    cue = CUE
+    landmarks = (L_HIP, R_HIP)
 
     @dataclass(frozen=True)
     class Params:
         warn_above_deg: float = 205.0  # hip angle at the top, 180 = straight, >180 = hips above the line
         fail_above_deg: float = 215.0
 
-    def __init__(self, params: Params | None = None) -> None:
-        self.params = params or self.Params()
-
-    def check(self, ctx: RepContext) -> CheckResult:
-        p = self.params
-        if not ctx.k.view.is_side:
-            return not_visible(self, "needs a side view (only a profile shows the hips past the straight line)")
+    def measure(self, ctx: RepContext) -> CheckResult:
         value = ctx.at("hip_ext", ctx.rep.top)
-        if not math.isfinite(value):
-            return not_visible(self, "the hips were not tracked at the top of the rep")
-        if value > HIP_EXT_MAX_PLAUSIBLE_DEG:
-            return not_visible(self, f"hip angle {value:.0f}° is not humanly possible: the pose is wrong here")
-        verdict = grade(value, p.warn_above_deg, p.fail_above_deg)
+        reason = hip_at_top_problem(value)
+        if reason:
+            return self.not_visible(reason)
         where = f"{value - 180:.0f}° past" if value >= 180 else f"{180 - value:.0f}° short of"
         detail = f"hip angle at the top {value:.0f}° ({where} the shoulder-knee line)"
-        return judged(self, verdict, value, CUE, detail, (L_HIP, R_HIP))
+        return self.judged(self.grade(value), value, detail)
 
-
-RULE = NoHyperextension

@@ -1,4 +1,4 @@
-"""The rule interface: every checkpoint is one small, pure unit with the same shape.
+"""The rule interface: every checkpoint is one small, pure unit with the same shape (`Rule`).
 
 A rule reads a rep's measurements (`RepContext`) and returns a `CheckResult`: the measured
 value with its unit, the thresholds it was judged against, a verdict, one cue a coach
@@ -8,9 +8,11 @@ dataclass per rule (defaults in code, overridable from a TOML table `[rules.<nam
 
 from __future__ import annotations
 
+import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -80,19 +82,6 @@ class RepContext:
         return x[np.isfinite(x)]
 
 
-class Rule(Protocol):
-    name: ClassVar[str]  # machine name: config table and JSON key
-    title: ClassVar[str]
-    source: ClassVar[str]
-    unit: ClassVar[str]
-    weight: ClassVar[float]  # share in the rep score
-    Params: ClassVar[type]
-
-    params: Any
-
-    def check(self, ctx: RepContext) -> CheckResult: ...
-
-
 def grade(value: float, warn: float, fail: float) -> Verdict:
     """Higher is worse: pass up to `warn`, warn up to `fail`, fail beyond."""
     if value > fail:
@@ -102,18 +91,140 @@ def grade(value: float, warn: float, fail: float) -> Verdict:
     return Verdict.PASS
 
 
-def not_visible(rule: Rule, reason: str) -> CheckResult:
-    return CheckResult(
-        rule=rule.name,
-        title=rule.title,
-        verdict=Verdict.NOT_VISIBLE,
-        value=None,
-        unit=rule.unit,
-        threshold=describe_params(rule.params),
-        cue="",
-        source=rule.source,
-        detail=reason,
-    )
+def grade_below(value: float, pass_min: float, fail_below: float) -> Verdict:
+    """Lower is worse: pass from `pass_min` up, warn down to `fail_below`, fail under it."""
+    if value >= pass_min:
+        return Verdict.PASS
+    if value >= fail_below:
+        return Verdict.WARN
+    return Verdict.FAIL
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """A rule's grade ladder: two thresholds, named by their fields in the rule's `Params`.
+
+    `Ladder.above("warn_above_deg", "fail_above_deg")`: higher is worse (`grade`);
+    `Ladder.below("pass_min_pct", "fail_below_pct")`: lower is worse (`grade_below`).
+    """
+
+    pass_limit: str
+    fail_limit: str
+    higher_is_worse: bool = True
+
+    @classmethod
+    def above(cls, warn_above: str, fail_above: str) -> Ladder:
+        return cls(warn_above, fail_above, True)
+
+    @classmethod
+    def below(cls, pass_min: str, fail_below: str) -> Ladder:
+        return cls(pass_min, fail_below, False)
+
+    def verdict(self, value: float, params: Any) -> Verdict:
+        a, b = float(getattr(params, self.pass_limit)), float(getattr(params, self.fail_limit))
+        return grade(value, a, b) if self.higher_is_worse else grade_below(value, a, b)
+
+
+class ViewNeed(StrEnum):
+    """The camera views a rule can judge (checked before the rule measures anything)."""
+
+    ANY = "any"
+    SIDE = "side"  # a side view (View.is_side)
+    PROFILE = "profile"  # side-on within PROFILE_MIN_YAW_DEG (`needs_profile`)
+    FRONT = "front"  # front or oblique, within the rule's `max_yaw_deg` param (`needs_front`)
+
+
+class Rule(ABC):
+    """One checkpoint. A subclass declares what differs and implements `measure`.
+
+    The base owns the constructor (thresholds from `Params`, defaults in code), the view
+    requirement (`view`: a rule that cannot be judged from this camera view is not visible,
+    with the reason), the grade ladder (`ladder`, used by `grade`) and the result types
+    (`judged`, `not_visible`). Subclasses register themselves by `name` (`registered`).
+    """
+
+    name: ClassVar[str]  # machine name: config table and JSON key
+    title: ClassVar[str]
+    source: ClassVar[str]
+    unit: ClassVar[str]
+    weight: ClassVar[float]  # share in the rep score
+    order: ClassVar[int] = 1000  # place in reports and `formcheck rules` (setup and the top first)
+    Params: ClassVar[type[Any]]  # a frozen dataclass of thresholds, all with defaults
+    view: ClassVar[ViewNeed] = ViewNeed.ANY
+    view_why: ClassVar[str] = ""  # SIDE: why only a profile shows it; FRONT: the view it needs
+    ladder: ClassVar[Ladder | None] = None
+    cue: ClassVar[str] = ""  # the cue for a fault, unless `judged` is given another
+    landmarks: ClassVar[tuple[int, ...]] = ()  # body part to highlight when it is a fault
+
+    _registry: ClassVar[dict[str, type[Rule]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if getattr(cls, "__abstractmethods__", None):
+            return
+        other = Rule._registry.get(cls.name)
+        if other is not None and other.__qualname__ != cls.__qualname__:
+            raise TypeError(f"two rules named {cls.name!r}: {other.__qualname__} and {cls.__qualname__}")
+        Rule._registry[cls.name] = cls
+
+    @staticmethod
+    def registered() -> dict[str, type[Rule]]:
+        """Every rule class defined so far, by name (rules/__init__ imports the modules)."""
+        return dict(Rule._registry)
+
+    def __init__(self, params: Any = None) -> None:
+        self.params: Any = params if params is not None else self.Params()
+
+    def check(self, ctx: RepContext) -> CheckResult:
+        reason = self.view_problem(ctx.k)
+        return self.not_visible(reason) if reason else self.measure(ctx)
+
+    @abstractmethod
+    def measure(self, ctx: RepContext) -> CheckResult:
+        """Judge a rep the camera view can show."""
+
+    def view_problem(self, k: Kinematics) -> str:
+        """Why this camera view cannot show the checkpoint; "" if it can."""
+        if self.view == ViewNeed.SIDE:
+            return "" if k.view.is_side else f"needs a side view ({self.view_why})"
+        if self.view == ViewNeed.PROFILE:
+            return needs_profile(k)
+        if self.view == ViewNeed.FRONT:
+            return needs_front(k, self.params.max_yaw_deg, self.view_why or "a front or oblique view")
+        return ""
+
+    def grade(self, value: float) -> Verdict:
+        if self.ladder is None:
+            raise TypeError(f"{type(self).__name__} has no grade ladder")
+        return self.ladder.verdict(value, self.params)
+
+    def not_visible(self, reason: str) -> CheckResult:
+        return CheckResult(
+            rule=self.name,
+            title=self.title,
+            verdict=Verdict.NOT_VISIBLE,
+            value=None,
+            unit=self.unit,
+            threshold=describe_params(self.params),
+            cue="",
+            source=self.source,
+            detail=reason,
+        )
+
+    def judged(self, verdict: Verdict, value: float, detail: str, cue: str | None = None) -> CheckResult:
+        """A visible check: the cue (the class's, unless given) is dropped when the check passed."""
+        return CheckResult(
+            rule=self.name,
+            title=self.title,
+            verdict=verdict,
+            value=float(value),
+            unit=self.unit,
+            threshold=describe_params(self.params),
+            cue="" if verdict == Verdict.PASS else (self.cue if cue is None else cue),
+            source=self.source,
+            detail=detail,
+            landmarks=self.landmarks,
+        )
 
 
 def describe_params(params: Any) -> str:
@@ -128,29 +239,6 @@ PROFILE_MIN_YAW_DEG = 60.0
 FRONT_MAX_YAW_DEG = 50.0
 # ... and the hip line's tilt within this (beyond it, perspective tilts the line as the hips rise).
 FRONT_ONLY_MAX_YAW_DEG = 30.0
-
-
-def judged(
-    rule: Rule,
-    verdict: Verdict,
-    value: float,
-    cue: str,
-    detail: str,
-    landmarks: tuple[int, ...] = (),
-) -> CheckResult:
-    """A visible check: the cue is dropped when the check passed."""
-    return CheckResult(
-        rule=rule.name,
-        title=rule.title,
-        verdict=verdict,
-        value=float(value),
-        unit=rule.unit,
-        threshold=describe_params(rule.params),
-        cue="" if verdict == Verdict.PASS else cue,
-        source=rule.source,
-        detail=detail,
-        landmarks=landmarks,
-    )
 
 
 def needs_profile(k: Kinematics, min_yaw_deg: float = PROFILE_MIN_YAW_DEG) -> str:
@@ -237,6 +325,17 @@ def seen_around(x: np.ndarray, a: int, b: int) -> bool:
 
 # Hip angles beyond this are not a lifter but a wrong pose (a cut, a close-up of one body part).
 HIP_EXT_MAX_PLAUSIBLE_DEG = 250.0
+
+
+def hip_at_top_problem(value: float) -> str:
+    """Why a hip angle at the top cannot be judged (not tracked, or no human pose); "" if it can."""
+    if not math.isfinite(value):
+        return "the hips were not tracked at the top of the rep"
+    if value > HIP_EXT_MAX_PLAUSIBLE_DEG:
+        return f"hip angle {value:.0f}° is not humanly possible: the pose is wrong here"
+    return ""
+
+
 # In a single-leg set, a near ankle this far (torso lengths) above the other is the free leg.
 FREE_LEG_MIN_RISE = 0.3
 

@@ -9,12 +9,12 @@ import numpy as np
 
 from formcheck.analysis.smoothing import runs
 from formcheck.pose.track import L_HIP, R_HIP
-from formcheck.rules.base import CheckResult, RepContext, Verdict, judged, not_visible
+from formcheck.rules.base import CheckResult, Ladder, RepContext, Rule
 
 CUE = "Keep the tension at the bottom: touch down lightly and go straight into the next rep, don't rest."
 
 
-class TensionAtBottom:
+class TensionAtBottom(Rule):
     """Between two reps the hips do not park at the bottom (touch and go, no rest).
 
     S1: "lower back down without touching the floor"; S4: "maintain tension and avoid
@@ -34,6 +34,9 @@ class TensionAtBottom:
     unit: ClassVar[str] = "s"
     weight: ClassVar[float] = 0.5
     order: ClassVar[int] = 100  # place in reports and `formcheck rules`
+    ladder = Ladder.above("warn_above_s", "fail_above_s")
+    cue = CUE
+    landmarks = (L_HIP, R_HIP)
 
     @dataclass(frozen=True)
     class Params:
@@ -42,31 +45,20 @@ class TensionAtBottom:
         band_lift: float = 0.05  # "at the lowest" = within this many torso lengths ...
         band_frac: float = 0.1  # ... or this fraction of the rep's hip rise, whichever is larger
 
-    def __init__(self, params: Params | None = None) -> None:
-        self.params = params or self.Params()
-
-    def check(self, ctx: RepContext) -> CheckResult:
+    def measure(self, ctx: RepContext) -> CheckResult:
         p, rep, k = self.params, ctx.rep, ctx.k
         nxt = next((r for r in ctx.set_reps if r.top > rep.top), None)
         if nxt is None:
-            return not_visible(self, "last rep of the set: no next rep to judge the bottom against")
+            return self.not_visible("last rep of the set: no next rep to judge the bottom against")
         a, b = rep.end, max(rep.end, nxt.start)
         lift = np.asarray(k.lift[a : b + 1], dtype=float)
         if not len(lift) or not np.isfinite(lift).all():
-            return not_visible(self, "the hips were not tracked between this rep and the next")
+            return self.not_visible("the hips were not tracked between this rep and the next")
         low = int(np.argmin(lift))
         near = lift <= lift[low] + max(p.band_lift, p.band_frac * rep.lift)
         i, j = next((i, j) for i, j in runs(near) if i <= low < j)
         dt = float(np.median(np.diff(k.t))) if len(k.t) > 1 else 0.0
         value = (j - i) * dt
-        if value > p.fail_above_s:
-            verdict = Verdict.FAIL
-        elif value > p.warn_above_s:
-            verdict = Verdict.WARN
-        else:
-            verdict = Verdict.PASS
         detail = f"hips stayed at their lowest for {value:.1f} s before the next rep"
-        return judged(self, verdict, value, CUE, detail, (L_HIP, R_HIP))
+        return self.judged(self.grade(value), value, detail)
 
-
-RULE = TensionAtBottom

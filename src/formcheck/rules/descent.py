@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from formcheck.pose.track import L_HIP, R_HIP
-from formcheck.rules.base import CheckResult, RepContext, Verdict, came_down, judged, not_visible, went_up
+from formcheck.rules.base import CheckResult, RepContext, Rule, Verdict, came_down, went_up
 
 CUE = "Lower your hips under control, at least as slowly as you lift them; don't drop."
 
 
-class ControlledDescent:
+class ControlledDescent(Rule):
     """The lowering (eccentric) is slow and controlled, never a drop.
 
     S3: "lower your hips back down to the starting position in a controlled manner"; S4:
@@ -30,6 +30,8 @@ class ControlledDescent:
     unit: ClassVar[str] = "s"
     weight: ClassVar[float] = 0.5
     order: ClassVar[int] = 90  # place in reports and `formcheck rules`
+    cue = CUE
+    landmarks = (L_HIP, R_HIP)
 
     @dataclass(frozen=True)
     class Params:
@@ -37,13 +39,10 @@ class ControlledDescent:
         min_ratio: float = 0.8  # ... or no faster than this × the ascent time
         fail_below_s: float = 0.3  # lowering faster than this is a drop
 
-    def __init__(self, params: Params | None = None) -> None:
-        self.params = params or self.Params()
-
-    def check(self, ctx: RepContext) -> CheckResult:
+    def measure(self, ctx: RepContext) -> CheckResult:
         p, rep, t = self.params, ctx.rep, ctx.k.t
         if not came_down(ctx):
-            return not_visible(self, "the clip ends before the descent")
+            return self.not_visible("the clip ends before the descent")
         descent = float(t[rep.end] - t[rep.hold_end])
         ascent = float(t[rep.hold_start] - t[rep.start]) if went_up(ctx) else float("nan")
         as_slow = math.isfinite(ascent) and descent >= p.min_ratio * ascent
@@ -55,7 +54,5 @@ class ControlledDescent:
             verdict = Verdict.WARN
         lift = f"; the lift took {ascent:.1f} s" if math.isfinite(ascent) else ""
         detail = f"lowering took {descent:.1f} s{lift}"
-        return judged(self, verdict, descent, CUE, detail, (L_HIP, R_HIP))
+        return self.judged(verdict, descent, detail)
 
-
-RULE = ControlledDescent

@@ -9,22 +9,21 @@ from typing import ClassVar
 from formcheck.pose.track import L_HEEL, R_HEEL
 from formcheck.rules.base import (
     CheckResult,
+    Ladder,
     RepContext,
+    Rule,
+    ViewNeed,
     all_in_view,
     bottom_frame,
-    grade,
-    judged,
     median_near,
     near_leg_free,
-    needs_profile,
-    not_visible,
     top_median,
 )
 
 CUE = "Keep your feet flat and drive through your heels; don't come up onto your toes."
 
 
-class HeelsDown:
+class HeelsDown(Rule):
     """The heels stay on the floor as the hips rise.
 
     S1: "keep your feet flat on the ground. Don't raise your heels"; S0: "feel how your
@@ -42,35 +41,30 @@ class HeelsDown:
     unit: ClassVar[str] = "shin lengths"
     weight: ClassVar[float] = 1.0
     order: ClassVar[int] = 50  # place in reports and `formcheck rules`
+    view = ViewNeed.PROFILE
+    ladder = Ladder.above("warn_above_shin", "fail_above_shin")
+    cue = CUE
+    landmarks = (L_HEEL, R_HEEL)
 
     @dataclass(frozen=True)
     class Params:
         warn_above_shin: float = 0.25  # heel rise from bottom to top, in shin lengths
         fail_above_shin: float = 0.4
 
-    def __init__(self, params: Params | None = None) -> None:
-        self.params = params or self.Params()
-
-    def check(self, ctx: RepContext) -> CheckResult:
-        p, k, rep = self.params, ctx.k, ctx.rep
-        reason = needs_profile(k)
-        if reason:
-            return not_visible(self, reason)
+    def measure(self, ctx: RepContext) -> CheckResult:
+        k, rep = ctx.k, ctx.rep
         if near_leg_free(ctx):
-            return not_visible(self, "the leg nearest the camera is the raised one (single-leg)")
+            return self.not_visible("the leg nearest the camera is the raised one (single-leg)")
         if k.heel_height is None:
-            return not_visible(self, "heel height was not measured")
+            return self.not_visible("heel height was not measured")
         bottom = bottom_frame(ctx)
         if bottom is None:
-            return not_visible(self, "the clip shows neither the bottom before nor after this top")
+            return self.not_visible("the clip shows neither the bottom before nor after this top")
         if not all_in_view(k.feet_in_view, min(bottom, rep.top), max(bottom, rep.top)):
-            return not_visible(self, "the feet are out of the picture")
+            return self.not_visible("the feet are out of the picture")
         value = top_median(k.heel_height, rep) - median_near(k.heel_height, bottom)
         if not math.isfinite(value):
-            return not_visible(self, "the feet were not tracked")
-        verdict = grade(value, p.warn_above_shin, p.fail_above_shin)
+            return self.not_visible("the feet were not tracked")
         detail = f"heel rose {value:+.2f} shin lengths above the toe from the bottom to the top"
-        return judged(self, verdict, value, CUE, detail, (L_HEEL, R_HEEL))
+        return self.judged(self.grade(value), value, detail)
 
-
-RULE = HeelsDown

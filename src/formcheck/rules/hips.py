@@ -12,19 +12,18 @@ from formcheck.pose.track import L_HIP, R_HIP
 from formcheck.rules.base import (
     FRONT_ONLY_MAX_YAW_DEG,
     CheckResult,
+    Ladder,
     RepContext,
+    Rule,
+    ViewNeed,
     bottom_frame,
-    grade,
-    judged,
     median_near,
-    needs_front,
-    not_visible,
 )
 
 CUE = "Keep your hips level: drive evenly through both feet so neither side drops or twists."
 
 
-class HipsLevel:
+class HipsLevel(Rule):
     """The hips rise and lower level, without one side dropping or the pelvis rotating.
 
     S2: "don't allow the hips to drop or rotate as you bridge the hips up". The other seeds
@@ -42,6 +41,11 @@ class HipsLevel:
     unit: ClassVar[str] = "deg"
     weight: ClassVar[float] = 1.0
     order: ClassVar[int] = 70  # place in reports and `formcheck rules`
+    view = ViewNeed.FRONT
+    view_why = "a front view"
+    ladder = Ladder.above("warn_above_deg", "fail_above_deg")
+    cue = CUE
+    landmarks = (L_HIP, R_HIP)
 
     @dataclass(frozen=True)
     class Params:
@@ -49,23 +53,14 @@ class HipsLevel:
         fail_above_deg: float = 10.0
         max_yaw_deg: float = FRONT_ONLY_MAX_YAW_DEG  # camera at most this far round from the front
 
-    def __init__(self, params: Params | None = None) -> None:
-        self.params = params or self.Params()
-
-    def check(self, ctx: RepContext) -> CheckResult:
-        p, k, rep = self.params, ctx.k, ctx.rep
-        reason = needs_front(k, p.max_yaw_deg, "a front view")
-        if reason:
-            return not_visible(self, reason)
+    def measure(self, ctx: RepContext) -> CheckResult:
+        k, rep = ctx.k, ctx.rep
         bottom = bottom_frame(ctx)
         ref = median_near(k.hip_tilt, bottom) if bottom is not None else float("nan")
         w = ctx.window("hip_tilt", rep.start, rep.end)
         if not (len(w) and math.isfinite(ref)):
-            return not_visible(self, "the hips were not tracked during the rep")
+            return self.not_visible("the hips were not tracked during the rep")
         value = float(np.percentile(np.abs(w - ref), 90))
-        verdict = grade(value, p.warn_above_deg, p.fail_above_deg)
         detail = f"hip line tilted up to {value:.0f}° from where it was at the bottom"
-        return judged(self, verdict, value, CUE, detail, (L_HIP, R_HIP))
+        return self.judged(self.grade(value), value, detail)
 
-
-RULE = HipsLevel

@@ -12,17 +12,16 @@ from formcheck.pose.track import L_KNEE, R_KNEE
 from formcheck.rules.base import (
     FRONT_MAX_YAW_DEG,
     CheckResult,
+    Ladder,
     RepContext,
-    Verdict,
+    Rule,
+    ViewNeed,
     all_in_view,
-    judged,
-    needs_front,
-    not_visible,
     single_leg,
 )
 
 
-class KneesOut:
+class KneesOut(Rule):
     """Through the rep the knees stay at least as far apart as the ankles (no caving in).
 
     S0: "keep your knees apart to the sides. They should not wrap inside when you push up
@@ -40,6 +39,10 @@ class KneesOut:
     unit: ClassVar[str] = "ratio"
     weight: ClassVar[float] = 1.5
     order: ClassVar[int] = 60  # place in reports and `formcheck rules`
+    view = ViewNeed.FRONT
+    ladder = Ladder.below("pass_min_ratio", "fail_below_ratio")
+    cue = "Push your knees out over your toes as you drive up and lower down; don't let them cave in."
+    landmarks = (L_KNEE, R_KNEE)
 
     @dataclass(frozen=True)
     class Params:
@@ -47,33 +50,18 @@ class KneesOut:
         fail_below_ratio: float = 0.75
         max_yaw_deg: float = FRONT_MAX_YAW_DEG  # camera at most this far round from the front
 
-    def __init__(self, params: Params | None = None) -> None:
-        self.params = params or self.Params()
-
-    def check(self, ctx: RepContext) -> CheckResult:
-        p, k, rep = self.params, ctx.k, ctx.rep
-        reason = needs_front(k, p.max_yaw_deg)
-        if reason:
-            return not_visible(self, reason)
+    def measure(self, ctx: RepContext) -> CheckResult:
+        k, rep = ctx.k, ctx.rep
         if single_leg(ctx.exercise):
-            return not_visible(self, "single-leg set: the knee gap needs both feet on the floor")
+            return self.not_visible("single-leg set: the knee gap needs both feet on the floor")
         if not all_in_view(k.feet_in_view, rep.start, rep.end):
-            return not_visible(self, "the feet are out of the picture")
+            return self.not_visible("the feet are out of the picture")
         w = ctx.window("knee_width", rep.start, rep.end)
         if not len(w):
-            return not_visible(self, "the knees were not tracked during the rep")
+            return self.not_visible("the knees were not tracked during the rep")
         value = float(np.percentile(w, 10))
         if not math.isfinite(value):
-            return not_visible(self, "the knees were not tracked during the rep")
-        if value >= p.pass_min_ratio:
-            verdict = Verdict.PASS
-        elif value >= p.fail_below_ratio:
-            verdict = Verdict.WARN
-        else:
-            verdict = Verdict.FAIL
-        cue = "Push your knees out over your toes as you drive up and lower down; don't let them cave in."
+            return self.not_visible("the knees were not tracked during the rep")
         detail = f"knees {value:.2f} × as far apart as the ankles at their narrowest (1 = over the ankles)"
-        return judged(self, verdict, value, cue, detail, (L_KNEE, R_KNEE))
+        return self.judged(self.grade(value), value, detail)
 
-
-RULE = KneesOut

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import ClassVar
 
 from formcheck.pose.track import L_HIP, R_HIP
-from formcheck.rules.base import HIP_EXT_MAX_PLAUSIBLE_DEG, CheckResult, RepContext, Verdict, judged, not_visible
+from formcheck.rules.base import CheckResult, Ladder, RepContext, Rule, Verdict, hip_at_top_problem
+
+CUES = {
+    Verdict.WARN: "Finish the rep: squeeze your glutes until shoulders, hips and knees line up.",
+    Verdict.FAIL: "Drive your hips all the way up: shoulders, hips and knees in one line.",
+}
 
 
-class FullLockout:
+class FullLockout(Rule):
     """Hip extension at the top of the rep should reach a straight shoulder-hip-knee line.
 
     S3 and S4 ask for "a straight line from shoulders to knees" at the top; S1 asks for the
@@ -27,30 +31,20 @@ class FullLockout:
     unit: ClassVar[str] = "deg"
     weight: ClassVar[float] = 2.0
     order: ClassVar[int] = 10  # place in reports and `formcheck rules`
+    ladder = Ladder.below("pass_min_deg", "fail_below_deg")
+    landmarks = (L_HIP, R_HIP)
 
     @dataclass(frozen=True)
     class Params:
         pass_min_deg: float = 165.0  # hip extension at the top, 180 = straight line
         fail_below_deg: float = 150.0
 
-    def __init__(self, params: Params | None = None) -> None:
-        self.params = params or self.Params()
-
-    def check(self, ctx: RepContext) -> CheckResult:
-        p = self.params
+    def measure(self, ctx: RepContext) -> CheckResult:
         value = ctx.at("hip_ext", ctx.rep.top)
-        if not math.isfinite(value):
-            return not_visible(self, "the hips were not tracked at the top of the rep")
-        if value > HIP_EXT_MAX_PLAUSIBLE_DEG:
-            return not_visible(self, f"hip angle {value:.0f}° is not humanly possible: the pose is wrong here")
-        if value >= p.pass_min_deg:
-            verdict, cue = Verdict.PASS, ""
-        elif value >= p.fail_below_deg:
-            verdict, cue = Verdict.WARN, "Finish the rep: squeeze your glutes until shoulders, hips and knees line up."
-        else:
-            verdict, cue = Verdict.FAIL, "Drive your hips all the way up: shoulders, hips and knees in one line."
+        reason = hip_at_top_problem(value)
+        if reason:
+            return self.not_visible(reason)
+        verdict = self.grade(value)
         detail = f"hip extension at the top {value:.0f}° (180° = straight line)"
-        return judged(self, verdict, value, cue, detail, (L_HIP, R_HIP))
+        return self.judged(verdict, value, detail, CUES.get(verdict, ""))
 
-
-RULE = FullLockout

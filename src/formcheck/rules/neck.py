@@ -10,13 +10,12 @@ from formcheck.pose.track import L_EAR, NOSE, R_EAR
 from formcheck.rules.base import (
     CheckResult,
     RepContext,
+    Rule,
     Verdict,
+    ViewNeed,
     all_in_view,
     bottom_frame,
-    judged,
     median_near,
-    needs_profile,
-    not_visible,
     top_median,
 )
 
@@ -29,7 +28,7 @@ def _wrap(deg: float) -> float:
     return (deg + 180.0) % 360.0 - 180.0
 
 
-class NeutralNeck:
+class NeutralNeck(Rule):
     """The head keeps its place through the rep: it does not tip back (or crank forward) as the hips rise.
 
     The seeds agree on the aim (a neutral cervical spine, S1; the neck "aligned with the
@@ -59,6 +58,8 @@ class NeutralNeck:
     unit: ClassVar[str] = "deg"
     weight: ClassVar[float] = 1.0
     order: ClassVar[int] = 80  # place in reports and `formcheck rules`
+    view = ViewNeed.PROFILE
+    landmarks = (NOSE, L_EAR, R_EAR)
 
     @dataclass(frozen=True)
     class Params:
@@ -66,25 +67,19 @@ class NeutralNeck:
         fail_neck_ext_deg: float = 10.0  # ... and more than the torso tips back, by this
         tuck_warn_deg: float = 25.0  # face tips down (chin to chest) more than this
 
-    def __init__(self, params: Params | None = None) -> None:
-        self.params = params or self.Params()
-
-    def check(self, ctx: RepContext) -> CheckResult:
+    def measure(self, ctx: RepContext) -> CheckResult:
         p, k, rep = self.params, ctx.k, ctx.rep
-        reason = needs_profile(k)
-        if reason:
-            return not_visible(self, reason)
         if k.head_pitch is None:
-            return not_visible(self, "head pitch was not measured")
+            return self.not_visible("head pitch was not measured")
         bottom = bottom_frame(ctx)
         if bottom is None:
-            return not_visible(self, "the clip shows neither the bottom before nor after this top")
+            return self.not_visible("the clip shows neither the bottom before nor after this top")
         if not all_in_view(k.head_in_view, min(bottom, rep.top), max(bottom, rep.top)):
-            return not_visible(self, "the head is out of the picture")
+            return self.not_visible("the head is out of the picture")
         head = _wrap(top_median(k.head_pitch, rep) - median_near(k.head_pitch, bottom))
         torso = median_near(k.torso, bottom) - top_median(k.torso, rep)  # tips back = shoulders drop
         if not (math.isfinite(head) and math.isfinite(torso)):
-            return not_visible(self, "the head or torso was not tracked")
+            return self.not_visible("the head or torso was not tracked")
         neck_ext = head - torso
         if head > p.warn_tip_deg and neck_ext > p.fail_neck_ext_deg:
             verdict, cue = Verdict.FAIL, EXTENDED
@@ -96,7 +91,5 @@ class NeutralNeck:
             verdict, cue = Verdict.PASS, ""
         way = "back (face up)" if head >= 0 else "forward (chin down)"
         detail = f"head tipped {abs(head):.0f}° {way} from the bottom to the top; torso tipped back {torso:.0f}°"
-        return judged(self, verdict, head, cue, detail, (NOSE, L_EAR, R_EAR))
+        return self.judged(verdict, head, detail, cue)
 
-
-RULE = NeutralNeck

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from formcheck.pose.track import L_HIP, R_HIP
-from formcheck.rules.base import CheckResult, RepContext, Verdict, judged, not_visible, seen_around
+from formcheck.rules.base import CheckResult, Ladder, RepContext, Rule, seen_around
 
 CUE = "Pause at the top and squeeze your glutes for a second or two before lowering."
 
 
-class PauseAtTop:
+class PauseAtTop(Rule):
     """The lifter holds the top and squeezes before lowering.
 
     S0: "a five-second compression of the glutes at the top"; S1: "hold at the top for a
@@ -29,28 +29,20 @@ class PauseAtTop:
     unit: ClassVar[str] = "s"
     weight: ClassVar[float] = 0.5
     order: ClassVar[int] = 30  # place in reports and `formcheck rules`
+    ladder = Ladder.below("pass_min_s", "fail_below_s")
+    cue = CUE
+    landmarks = (L_HIP, R_HIP)
 
     @dataclass(frozen=True)
     class Params:
         pass_min_s: float = 1.0  # hold at the top
         fail_below_s: float = 0.3
 
-    def __init__(self, params: Params | None = None) -> None:
-        self.params = params or self.Params()
-
-    def check(self, ctx: RepContext) -> CheckResult:
-        p, rep = self.params, ctx.rep
+    def measure(self, ctx: RepContext) -> CheckResult:
+        rep = ctx.rep
         if not seen_around(ctx.k.hip_ext, rep.hold_start, rep.hold_end):
-            return not_visible(self, "the clip (or a tracking gap) cuts the hold at the top")
+            return self.not_visible("the clip (or a tracking gap) cuts the hold at the top")
         value = rep.hold_s
-        if value >= p.pass_min_s:
-            verdict = Verdict.PASS
-        elif value >= p.fail_below_s:
-            verdict = Verdict.WARN
-        else:
-            verdict = Verdict.FAIL
         detail = f"held the top for {value:.1f} s"
-        return judged(self, verdict, value, CUE, detail, (L_HIP, R_HIP))
+        return self.judged(self.grade(value), value, detail)
 
-
-RULE = PauseAtTop

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from formcheck.pose.track import L_HIP, R_HIP
-from formcheck.rules.base import HIP_EXT_MAX_PLAUSIBLE_DEG, CheckResult, RepContext, Verdict, judged, not_visible
+from formcheck.rules.base import HIP_EXT_MAX_PLAUSIBLE_DEG, CheckResult, Ladder, RepContext, Rule
 
 CUE = "Use the full range every rep: lower all the way and drive all the way up, as on your best rep."
 
 
-class ConsistentRange:
+class ConsistentRange(Rule):
     """Every rep travels (nearly) as far as the set's best rep.
 
     S4: "ensure your body forms a straight line ... at the top of every repetition"; S3:
@@ -30,33 +30,25 @@ class ConsistentRange:
     unit: ClassVar[str] = "%"
     weight: ClassVar[float] = 1.0
     order: ClassVar[int] = 110  # place in reports and `formcheck rules`
+    ladder = Ladder.below("pass_min_pct", "fail_below_pct")
+    cue = CUE
+    landmarks = (L_HIP, R_HIP)
 
     @dataclass(frozen=True)
     class Params:
         pass_min_pct: float = 85.0  # rep range as a share of the set's best range
         fail_below_pct: float = 70.0
 
-    def __init__(self, params: Params | None = None) -> None:
-        self.params = params or self.Params()
-
-    def check(self, ctx: RepContext) -> CheckResult:
-        p, rep = self.params, ctx.rep
+    def measure(self, ctx: RepContext) -> CheckResult:
+        rep = ctx.rep
         sane = [r for r in ctx.set_reps if not ctx.at("hip_ext", r.top) > HIP_EXT_MAX_PLAUSIBLE_DEG]
         pool = [r for r in sane if r.full] or sane
         if len(ctx.set_reps) < 2 or not pool:
-            return not_visible(self, "a single rep: nothing to compare it with")
+            return self.not_visible("a single rep: nothing to compare it with")
         best = max(r.rom_deg for r in pool)
         if best <= 0:
-            return not_visible(self, "no rep with a measurable range")
+            return self.not_visible("no rep with a measurable range")
         value = 100.0 * rep.rom_deg / best
-        if value >= p.pass_min_pct:
-            verdict = Verdict.PASS
-        elif value >= p.fail_below_pct:
-            verdict = Verdict.WARN
-        else:
-            verdict = Verdict.FAIL
         detail = f"range {rep.rom_deg:.0f}° = {value:.0f} % of the set's best ({best:.0f}°)"
-        return judged(self, verdict, value, CUE, detail, (L_HIP, R_HIP))
+        return self.judged(self.grade(value), value, detail)
 
-
-RULE = ConsistentRange

@@ -7,22 +7,13 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from formcheck.pose.track import L_ANKLE, L_KNEE, R_ANKLE, R_KNEE
-from formcheck.rules.base import (
-    CheckResult,
-    RepContext,
-    Verdict,
-    all_in_view,
-    judged,
-    near_leg_free,
-    needs_profile,
-    not_visible,
-)
+from formcheck.rules.base import CheckResult, RepContext, Rule, Verdict, ViewNeed, all_in_view, near_leg_free
 
 TOO_FAR = "Walk your feet in a little: this far out the hamstrings take over; aim for vertical shins at the top."
 TOO_CLOSE = "Move your feet further out: this close the quads take over; aim for vertical shins at the top."
 
 
-class VerticalShins:
+class VerticalShins(Rule):
     """At the top the shins are vertical and the knees bent about 90° (feet neither too far nor too close).
 
     S4: walk the feet out "until your shins are vertical at the top of the movement, forming
@@ -44,6 +35,8 @@ class VerticalShins:
     unit: ClassVar[str] = "deg"
     weight: ClassVar[float] = 1.5
     order: ClassVar[int] = 40  # place in reports and `formcheck rules`
+    view = ViewNeed.PROFILE
+    landmarks = (L_KNEE, L_ANKLE, R_KNEE, R_ANKLE)
 
     @dataclass(frozen=True)
     class Params:
@@ -51,21 +44,15 @@ class VerticalShins:
         knee_tol_deg: float = 15.0  # knee within 90 ± this counts as ~90°
         knee_fail_deg: float = 30.0  # knee beyond 90 ± this (with the shin agreeing) fails
 
-    def __init__(self, params: Params | None = None) -> None:
-        self.params = params or self.Params()
-
-    def check(self, ctx: RepContext) -> CheckResult:
+    def measure(self, ctx: RepContext) -> CheckResult:
         p, k, top = self.params, ctx.k, ctx.rep.top
-        reason = needs_profile(k)
-        if reason:
-            return not_visible(self, reason)
         if near_leg_free(ctx):
-            return not_visible(self, "the leg nearest the camera is the raised one (single-leg)")
+            return self.not_visible("the leg nearest the camera is the raised one (single-leg)")
         if not all_in_view(k.feet_in_view, top, top):
-            return not_visible(self, "the feet are out of the picture at the top")
+            return self.not_visible("the feet are out of the picture at the top")
         knee, shin = ctx.at("knee", top), ctx.at("shin", top)
         if not (math.isfinite(knee) and math.isfinite(shin)):
-            return not_visible(self, "the knee or ankle was not tracked at the top")
+            return self.not_visible("the knee or ankle was not tracked at the top")
         off = knee - 90.0
         too_far = shin < -p.shin_tol_deg and off > p.knee_tol_deg
         too_close = shin > p.shin_tol_deg and off < -p.knee_tol_deg
@@ -78,8 +65,5 @@ class VerticalShins:
             verdict = Verdict.WARN
         lean = "ahead of" if shin > 0 else "behind"
         detail = f"knee {knee:.0f}° at the top (90° ideal); shin {abs(shin):.0f}° off vertical, knee {lean} the ankle"
-        side = (L_KNEE, L_ANKLE, R_KNEE, R_ANKLE)
-        return judged(self, verdict, knee, cue, detail, side)
+        return self.judged(verdict, knee, detail, cue)
 
-
-RULE = VerticalShins
