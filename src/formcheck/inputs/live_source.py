@@ -17,7 +17,8 @@ from typing import Any
 import cv2
 
 from formcheck.errors import CameraError
-from formcheck.inputs.video import Frame, iter_frames, probe, scale_frame
+from formcheck.inputs.frames import Frame, FrameSource, read_capture, scale_frame
+from formcheck.inputs.video import iter_frames, probe
 
 
 @dataclass(frozen=True)
@@ -149,21 +150,25 @@ class SourceLost(RuntimeError):
     """A camera or stream stopped delivering frames."""
 
 
-def _capture_frames(cap: Any, max_side: int | None, what: str) -> Iterator[Frame]:
-    """Frames of a camera or stream, timed by arrival (their own clocks are not trusted)."""
-    try:
-        t0: float | None = None
-        i = 0
-        while True:
-            ok, bgr = cap.read()
-            if not ok or bgr is None:
-                raise SourceLost(f"{what} stopped delivering frames")
-            now = time.monotonic()
-            t0 = now if t0 is None else t0
-            yield Frame(i, now - t0, cv2.cvtColor(scale_frame(bgr, max_side), cv2.COLOR_BGR2RGB))
-            i += 1
-    finally:
-        cap.release()
+class Capture(FrameSource):
+    """A camera or a network stream through OpenCV, timed by arrival (their own clocks are not trusted).
+
+    Takes over `cap` (released when the iteration ends); a read that fails ends it with SourceLost.
+    """
+
+    def __init__(self, cap: Any, max_side: int | None, what: str) -> None:
+        self.cap, self.max_side, self.what = cap, max_side, what
+
+    def __iter__(self) -> Iterator[Frame]:
+        try:
+            t0: float | None = None
+            for i, (bgr, _failed) in enumerate(read_capture(self.cap, max_failed=1)):
+                now = time.monotonic()
+                t0 = now if t0 is None else t0
+                yield Frame(i, now - t0, cv2.cvtColor(scale_frame(bgr, self.max_side), cv2.COLOR_BGR2RGB))
+            raise SourceLost(f"{self.what} stopped delivering frames")
+        finally:
+            self.cap.release()
 
 
 def open_source(camera: int | None, source: str | None, max_side: int | None, pace: bool = True) -> LatestFrameSource:
@@ -185,6 +190,6 @@ def open_source(camera: int | None, source: str | None, max_side: int | None, pa
     h, w = first.shape[:2]
     fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
     info = SourceInfo(what, w, h, fps if 0 < fps < 1000 else 0.0, 0, "camera" if source is None else "stream")
-    return LatestFrameSource(_capture_frames(cap, max_side, what), info, pace=True)
+    return LatestFrameSource(iter(Capture(cap, max_side, what)), info, pace=True)
 
 

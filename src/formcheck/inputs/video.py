@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import re
 import tempfile
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +24,7 @@ import numpy as np
 
 from formcheck.errors import InputNotFound, NotAVideo
 from formcheck.inputs import pictures
+from formcheck.inputs.frames import MAX_FAILED_READS, Frame, FrameSource, prefetched, read_capture, scale_frame
 from formcheck.inputs.sniff import (
     MAYBE_ANIMATED,
     REEXPORT,
@@ -39,9 +38,6 @@ from formcheck.inputs.sniff import (
 
 # Larger frames (beyond 8K) are refused before decoding: one would take gigabytes.
 MAX_FRAME_PIXELS = 8192 * 8192
-# A damaged stretch of video fails to decode frame by frame; reading on past it recovers the
-# rest. At the true end every read fails at once (~40 µs each), so this costs nothing there.
-MAX_FAILED_READS = 250
 _URL = re.compile(r"^[a-z][a-z0-9+.-]+:/", re.I)  # https://…, rtsp://… (pathlib makes // one slash)
 # Bound each FFmpeg open and read (ms): a stalled network drive must not hang formcheck.
 _CAP_PARAMS = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 30_000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 30_000]
@@ -61,13 +57,6 @@ class VideoInfo:
     @property
     def duration_s(self) -> float:
         return self.frame_count / self.fps if self.fps > 0 else 0.0
-
-
-@dataclass(frozen=True)
-class Frame:
-    index: int
-    t: float  # seconds from the start of the video
-    image: np.ndarray  # (H, W, 3) uint8, RGB
 
 
 def check_path(path: str | os.PathLike[str]) -> Path:
@@ -183,52 +172,52 @@ def _probe_picture(p: Path) -> VideoInfo:
     return VideoInfo(str(p), w, h, fps, n, True)
 
 
-def scale_frame(image: np.ndarray, max_side: int | None) -> np.ndarray:
-    if max_side is None:
-        return image
-    h, w = image.shape[:2]
-    if max(h, w) <= max_side:
-        return image
-    s = max_side / max(h, w)
-    # INTER_AREA costs 8-11 ms a 1080p frame (bench/README.md); for a mild shrink the model,
-    # which sees 256 px, cannot tell it from the 10x cheaper bilinear resize.
-    interp = cv2.INTER_LINEAR if s > 0.5 else cv2.INTER_AREA
-    return cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))), interpolation=interp)
+class VideoFile(FrameSource):
+    """A video file through FFmpeg, repaired as it goes: damaged frames skipped, missing or
+    repeated timestamps taken from the frame rate, a size change mid-stream resized away."""
+
+    def __init__(self, p: Path, max_side: int | None = None) -> None:
+        self.path, self.max_side = p, max_side
+
+    def __iter__(self) -> Iterator[Frame]:
+        p = self.path
+        cap = open_capture(p)
+        try:
+            _check_size(p, cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+            fps = _fps(cap) or 30.0
+            last_t = -1.0
+            size: tuple[int, int] | None = None
+            for i, (bgr, _failed) in enumerate(read_capture(cap)):
+                t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+                if not np.isfinite(t) or t < 0 or t <= last_t:
+                    # Missing or repeated timestamps (damaged files): fall back to the frame rate.
+                    t = max(last_t + 1.0 / fps, i / fps)
+                last_t = t
+                small = scale_frame(bgr, self.max_side)
+                if size is None:
+                    size = (small.shape[1], small.shape[0])
+                elif (small.shape[1], small.shape[0]) != size:  # size changed mid-stream: keep one geometry
+                    small = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
+                yield Frame(i, t, cv2.cvtColor(small, cv2.COLOR_BGR2RGB))
+        finally:
+            cap.release()
 
 
-def _iter_ffmpeg(p: Path, max_side: int | None) -> Iterator[Frame]:
-    cap = open_capture(p)
-    try:
-        _check_size(p, cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        fps = _fps(cap) or 30.0
-        last_t = -1.0
-        i = failed = 0
-        size: tuple[int, int] | None = None
-        while failed < MAX_FAILED_READS:
-            ok, bgr = cap.read()
-            if not ok or bgr is None or not bgr.size:
-                failed += 1  # a damaged frame, or the end: read on a little to tell which
-                continue
-            failed = 0
-            t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-            if not np.isfinite(t) or t < 0 or t <= last_t:
-                # Missing or repeated timestamps (damaged files): fall back to the frame rate.
-                t = max(last_t + 1.0 / fps, i / fps)
-            last_t = t
-            small = scale_frame(bgr, max_side)
-            if size is None:
-                size = (small.shape[1], small.shape[0])
-            elif (small.shape[1], small.shape[0]) != size:  # size changed mid-stream: keep one geometry
-                small = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
-            yield Frame(i, t, cv2.cvtColor(small, cv2.COLOR_BGR2RGB))
-            i += 1
-    finally:
-        cap.release()
+class AnimatedPicture(FrameSource):
+    """An animated GIF, PNG or WebP through Pillow, timed by its frames' own durations."""
+
+    def __init__(self, p: Path, max_side: int | None = None) -> None:
+        self.path, self.max_side = p, max_side
+
+    def __iter__(self) -> Iterator[Frame]:
+        for i, (t, rgb) in enumerate(pictures.frames(self.path)):
+            yield Frame(i, t, scale_frame(rgb, self.max_side))
 
 
-def _iter_picture(p: Path, max_side: int | None) -> Iterator[Frame]:
-    for i, (t, rgb) in enumerate(pictures.frames(p)):
-        yield Frame(i, t, scale_frame(rgb, max_side))
+def open_file(path: str | os.PathLike[str], max_side: int | None = None) -> FrameSource:
+    """The source for a file: an animated picture or a video (after `check_path`'s checks)."""
+    p = check_path(path)
+    return AnimatedPicture(p, max_side) if _is_picture(p) else VideoFile(p, max_side)
 
 
 def iter_frames(path: str | os.PathLike[str], max_side: int | None = None, prefetch: int = 0) -> Iterator[Frame]:
@@ -237,50 +226,5 @@ def iter_frames(path: str | os.PathLike[str], max_side: int | None = None, prefe
     With `prefetch` > 0 a background thread decodes ahead, overlapping decoding with
     whatever the caller does with each frame (OpenCV releases the GIL while decoding).
     """
-    p = check_path(path)
-    frames = _iter_picture(p, max_side) if _is_picture(p) else _iter_ffmpeg(p, max_side)
+    frames = iter(open_file(path, max_side))
     return prefetched(frames, prefetch) if prefetch > 0 else frames
-
-
-_DONE = object()
-
-
-def prefetched(frames: Iterator[Frame], depth: int) -> Iterator[Frame]:
-    q: queue.Queue[object] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def work() -> None:
-        try:
-            for f in frames:
-                while not stop.is_set():
-                    try:
-                        q.put(f, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    break
-        except BaseException as exc:  # handed to the consumer, raised there
-            q.put(exc)
-        finally:
-            if hasattr(frames, "close"):
-                frames.close()
-            q.put(_DONE)
-
-    th = threading.Thread(target=work, name="formcheck-decode", daemon=True)
-    th.start()
-    try:
-        while True:
-            item = q.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            assert isinstance(item, Frame)
-            yield item
-    finally:
-        stop.set()
-        while th.is_alive():
-            with contextlib.suppress(queue.Empty):
-                q.get(timeout=0.05)
-        th.join()

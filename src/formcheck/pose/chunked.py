@@ -34,10 +34,11 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from formcheck.inputs.video import MAX_FAILED_READS, Frame, VideoInfo, open_capture, prefetched, scale_frame
+from formcheck.inputs.chunk import FileChunk
+from formcheck.inputs.frames import Frame, prefetched
+from formcheck.inputs.video import VideoInfo
 from formcheck.pose.model import PoseEstimator, PoseSample, to_source, track_frames
 from formcheck.pose.settings import VideoConfig
 from formcheck.pose.track import L_ANKLE, L_HIP, L_KNEE, L_SHOULDER, R_ANKLE, R_HIP, R_KNEE, R_SHOULDER, PoseTrack
@@ -119,43 +120,13 @@ class _Part:
         self.done = 0  # frames tracked, for progress
 
 
-def _read(p: Path, chunk: Chunk, max_side: int | None, part: _Part, stop: threading.Event) -> Iterator[Frame]:
-    """Frames from chunk.seek_s on, as video.iter_frames would give them, or stop and flag.
-
-    Anything the single stream would have to repair (a failed read followed by more frames, a
-    missing or repeated timestamp, a frame size that changes) marks the part unclean.
-    """
-    cap = open_capture(p)
-    try:
-        if chunk.seek_s > 0:
-            cap.set(cv2.CAP_PROP_POS_MSEC, chunk.seek_s * 1000.0)
-        last_t = -1.0
-        failed = 0
-        while failed < MAX_FAILED_READS and not stop.is_set():
-            ok, bgr = cap.read()
-            if not ok or bgr is None or not bgr.size:
-                failed += 1
-                continue
-            t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-            small = scale_frame(bgr, max_side)
-            size = (small.shape[1], small.shape[0])
-            if failed or not np.isfinite(t) or t < 0 or t <= last_t or part.size not in (None, size):
-                part.clean = False
-                return
-            part.size = size
-            last_t = t
-            index = int(cap.get(cv2.CAP_PROP_POS_FRAMES)) - 1
-            yield Frame(index, t, cv2.cvtColor(small, cv2.COLOR_BGR2RGB))
-    finally:
-        cap.release()
-
-
 def _track_chunk(p: Path, info: VideoInfo, chunk: Chunk, v: VideoConfig, model: Path | None,
                  part: _Part, stop: threading.Event) -> None:
     if stop.is_set():  # a chunk still queued when another failed
         return
     with PoseEstimator(model, v.num_poses, v.min_detection_confidence, v.min_tracking_confidence) as est:
-        frames = prefetched(_read(p, chunk, v.max_side, part, stop), 4)
+        source = FileChunk(p, chunk.seek_s, v.max_side, stop)
+        frames = prefetched(iter(source), 4)
 
         def owned() -> Iterator[Frame]:
             for f in frames:
@@ -177,6 +148,7 @@ def _track_chunk(p: Path, info: VideoInfo, chunk: Chunk, v: VideoConfig, model: 
             part.track = track_frames(owned(), info, est)
         finally:
             frames.close()
+            part.clean, part.size = source.clean, source.size
 
 
 def track_chunked(path: str | os.PathLike[str], info: VideoInfo, v: VideoConfig, n: int,
