@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from formcheck.pose.track import L_HIP, R_HIP
-from formcheck.rules.base import CheckResult, Ladder, RepContext, Rule, ViewNeed, hip_at_top_problem
+from formcheck.rules.base import CheckResult, Ladder, RepContext, Rule, ViewNeed, hip_at_top
 
 CUE = "Ribs down, tailbone slightly tucked: stop at a straight line instead of arching your lower back."
 
@@ -43,8 +43,7 @@ class NoHyperextension(Rule):
         fail_above_deg: float = 215.0
 
     def measure(self, ctx: RepContext) -> CheckResult:
-        value = ctx.at("hip_ext", ctx.rep.top)
-        reason = hip_at_top_problem(value)
+        value, reason = hip_at_top(ctx)
         if reason:
             return self.not_visible(reason)
         where = f"{value - 180:.0f}° past" if value >= 180 else f"{180 - value:.0f}° short of"

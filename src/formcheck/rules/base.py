@@ -327,13 +327,27 @@ def seen_around(x: np.ndarray, a: int, b: int) -> bool:
 HIP_EXT_MAX_PLAUSIBLE_DEG = 250.0
 
 
-def hip_at_top_problem(value: float) -> str:
-    """Why a hip angle at the top cannot be judged (not tracked, or no human pose); "" if it can."""
+def hip_at_top(ctx: RepContext) -> tuple[float, str]:
+    """The hip angle at the rep's top, and why it cannot be judged (not tracked, or no human pose; "" if it can)."""
+    value = ctx.at("hip_ext", ctx.rep.top)
     if not math.isfinite(value):
-        return "the hips were not tracked at the top of the rep"
+        return value, "the hips were not tracked at the top of the rep"
     if value > HIP_EXT_MAX_PLAUSIBLE_DEG:
-        return f"hip angle {value:.0f}° is not humanly possible: the pose is wrong here"
-    return ""
+        return value, f"hip angle {value:.0f}° is not humanly possible: the pose is wrong here"
+    return value, ""
+
+
+def bottom_in_view(ctx: RepContext, mask: np.ndarray | None, part: str) -> tuple[int, str]:
+    """The rep's bottom frame (`bottom_frame`), and why bottom-to-top cannot be judged ("" if it can).
+
+    `mask` says where `part` ("the feet are", "the head is") is in the picture.
+    """
+    bottom = bottom_frame(ctx)
+    if bottom is None:
+        return -1, "the clip shows neither the bottom before nor after this top"
+    if not all_in_view(mask, min(bottom, ctx.rep.top), max(bottom, ctx.rep.top)):
+        return bottom, f"{part} out of the picture"
+    return bottom, ""
 
 
 # In a single-leg set, a near ankle this far (torso lengths) above the other is the free leg.

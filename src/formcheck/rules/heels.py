@@ -13,8 +13,7 @@ from formcheck.rules.base import (
     RepContext,
     Rule,
     ViewNeed,
-    all_in_view,
-    bottom_frame,
+    bottom_in_view,
     median_near,
     near_leg_free,
     top_median,
@@ -57,11 +56,9 @@ class HeelsDown(Rule):
             return self.not_visible("the leg nearest the camera is the raised one (single-leg)")
         if k.heel_height is None:
             return self.not_visible("heel height was not measured")
-        bottom = bottom_frame(ctx)
-        if bottom is None:
-            return self.not_visible("the clip shows neither the bottom before nor after this top")
-        if not all_in_view(k.feet_in_view, min(bottom, rep.top), max(bottom, rep.top)):
-            return self.not_visible("the feet are out of the picture")
+        bottom, reason = bottom_in_view(ctx, k.feet_in_view, "the feet are")
+        if reason:
+            return self.not_visible(reason)
         value = top_median(k.heel_height, rep) - median_near(k.heel_height, bottom)
         if not math.isfinite(value):
             return self.not_visible("the feet were not tracked")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from formcheck.pose.track import L_HIP, R_HIP
-from formcheck.rules.base import CheckResult, Ladder, RepContext, Rule, Verdict, hip_at_top_problem
+from formcheck.rules.base import CheckResult, Ladder, RepContext, Rule, Verdict, hip_at_top
 
 CUES = {
     Verdict.WARN: "Finish the rep: squeeze your glutes until shoulders, hips and knees line up.",
@@ -40,8 +40,7 @@ class FullLockout(Rule):
         fail_below_deg: float = 150.0
 
     def measure(self, ctx: RepContext) -> CheckResult:
-        value = ctx.at("hip_ext", ctx.rep.top)
-        reason = hip_at_top_problem(value)
+        value, reason = hip_at_top(ctx)
         if reason:
             return self.not_visible(reason)
         verdict = self.grade(value)

@@ -13,8 +13,7 @@ from formcheck.rules.base import (
     Rule,
     Verdict,
     ViewNeed,
-    all_in_view,
-    bottom_frame,
+    bottom_in_view,
     median_near,
     top_median,
 )
@@ -71,11 +70,9 @@ class NeutralNeck(Rule):
         p, k, rep = self.params, ctx.k, ctx.rep
         if k.head_pitch is None:
             return self.not_visible("head pitch was not measured")
-        bottom = bottom_frame(ctx)
-        if bottom is None:
-            return self.not_visible("the clip shows neither the bottom before nor after this top")
-        if not all_in_view(k.head_in_view, min(bottom, rep.top), max(bottom, rep.top)):
-            return self.not_visible("the head is out of the picture")
+        bottom, reason = bottom_in_view(ctx, k.head_in_view, "the head is")
+        if reason:
+            return self.not_visible(reason)
         head = _wrap(top_median(k.head_pitch, rep) - median_near(k.head_pitch, bottom))
         torso = median_near(k.torso, bottom) - top_median(k.torso, rep)  # tips back = shoulders drop
         if not (math.isfinite(head) and math.isfinite(torso)):
