@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from formcheck.signal import OneEuroFilter, fill_gaps, lowpass, runs
+from formcheck.signal import OneEuroFilter, cut_points, fill_gaps, lowpass, runs
+from visual_builders import stick_track
 
 
 def test_runs():
@@ -49,3 +52,16 @@ def test_one_euro_follows_a_step_and_damps_jitter():
     assert np.std(np.concatenate(out[30:])) < 0.2
     outs = [f.update(2 + i / 30, np.array([50.0])) for i in range(15)]
     assert outs[-1][0] == pytest.approx(50.0, abs=2.0)
+
+
+def test_a_flipped_skeleton_after_a_dropout_is_a_cut():
+    """The model sometimes returns the lifter upside down for a few frames; with one missing
+    frame between, the flip must still split the track (it was compared to NaN before)."""
+    track = stick_track(40, 320, 180)
+    image = track.image.copy()
+    image[10] = np.nan
+    centre = image[:10, :, :2].mean(axis=1, keepdims=True)
+    image[:10, :, :2] = 2 * centre - image[:10, :, :2]  # rotated 180° about its centre
+    cuts = cut_points(replace(track, image=image), max_jump=0.5)
+    assert np.flatnonzero(cuts).tolist() == [11]
+    assert not cut_points(track, max_jump=0.5).any()

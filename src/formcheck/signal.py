@@ -23,6 +23,9 @@ class SmoothingConfig:
     order: int = 4
     max_gap_s: float = 0.3  # gaps up to this long are interpolated; longer ones stay NaN
     max_jump: float = 0.5  # a torso-centre jump of more than this × torso length in one frame is a cut
+    # The torso turning more than this between two frames is a cut or a flipped skeleton: no
+    # body rotates that fast (a thrust turns the torso ~45° in a second).
+    max_turn_deg: float = 90.0
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -47,18 +50,28 @@ def fill_gaps(t: np.ndarray, x: np.ndarray, max_gap_s: float) -> np.ndarray:
     return x
 
 
-def cut_points(track: PoseTrack, max_jump: float) -> np.ndarray:
-    """(N,) bool: True where the lifter's torso jumps implausibly far (an edit cut)."""
+def cut_points(track: PoseTrack, max_jump: float, max_turn_deg: float = 90.0) -> np.ndarray:
+    """(N,) bool: True where the lifter's torso jumps implausibly far or turns over (an edit cut,
+    or the model flipping the skeleton upside down), compared with the last frame that had a pose.
+
+    Comparing across missing frames matters: a one-frame dropout between two different shots
+    (or between a flipped and an upright skeleton) must not hide the cut.
+    """
     im = track.image
-    centre = im[:, [L_SHOULDER, R_SHOULDER, L_HIP, R_HIP], :2].mean(axis=1)
-    torso = np.linalg.norm(
-        im[:, [L_SHOULDER, R_SHOULDER], :2].mean(axis=1) - im[:, [L_HIP, R_HIP], :2].mean(axis=1), axis=1
-    )
+    shoulders = im[:, [L_SHOULDER, R_SHOULDER], :2].mean(axis=1)
+    hips = im[:, [L_HIP, R_HIP], :2].mean(axis=1)
+    centre = (shoulders + hips) / 2
+    axis = shoulders - hips
+    torso = np.linalg.norm(axis, axis=1)
     scale = np.nanmedian(torso) if np.isfinite(torso).any() else np.nan
     jump = np.full(len(im), False)
-    if len(im) > 1 and np.isfinite(scale) and scale > 0:
-        step = np.linalg.norm(np.diff(centre, axis=0), axis=1) / scale
-        jump[1:] = np.nan_to_num(step, nan=0.0) > max_jump
+    seen = np.flatnonzero(np.isfinite(centre).all(axis=1) & (torso > 0))
+    if len(seen) < 2 or not (np.isfinite(scale) and scale > 0):
+        return jump
+    step = np.linalg.norm(np.diff(centre[seen], axis=0), axis=1) / scale
+    u = axis[seen] / torso[seen, None]
+    turn = np.degrees(np.arccos(np.clip(np.sum(u[1:] * u[:-1], axis=1), -1.0, 1.0)))
+    jump[seen[1:]] = (step > max_jump) | (turn > max_turn_deg)
     return jump
 
 
@@ -85,7 +98,7 @@ def smooth_track(track: PoseTrack, cfg: SmoothingConfig | None = None) -> PoseTr
     """Offline smoothing: split at cuts, fill short gaps, zero-phase low-pass."""
     cfg = cfg or SmoothingConfig()
     image, world, vis = track.image.copy(), track.world.copy(), track.visibility.copy()
-    cuts = np.flatnonzero(cut_points(track, cfg.max_jump))
+    cuts = np.flatnonzero(cut_points(track, cfg.max_jump, cfg.max_turn_deg))
     bounds = [0, *cuts.tolist(), len(track)]
     for a, b in itertools.pairwise(bounds):
         t = track.t[a:b]
