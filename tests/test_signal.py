@@ -65,3 +65,17 @@ def test_a_flipped_skeleton_after_a_dropout_is_a_cut():
     cuts = cut_points(replace(track, image=image), max_jump=0.5)
     assert np.flatnonzero(cuts).tolist() == [11]
     assert not cut_points(track, max_jump=0.5).any()
+
+
+def test_lowpass_is_defined_in_time_so_dropped_frames_do_not_change_the_curve():
+    """30 % of frames lost (a busy machine, a lower model rate): the smoothed curve read at the
+    frames that remain is the one every frame gives, not a filter stretched over fewer samples."""
+    rng = np.random.default_rng(3)
+    t = np.arange(0, 10, 1 / 30)
+    x = 140 + 35 * np.sin(2 * np.pi * t / 2.5) + rng.normal(0, 1.0, len(t))
+    keep = np.sort(rng.choice(len(t), int(0.7 * len(t)), replace=False))
+    full = lowpass(t, x, 6.0)[keep]
+    dropped = lowpass(t[keep], x[keep], 6.0)
+    inner = slice(10, -10)  # away from the ends, where any filter has less to go on
+    assert np.max(np.abs(dropped[inner] - full[inner])) < 2.0
+    assert abs(dropped.max() - full.max()) < 1.0  # the top is neither blunted nor moved

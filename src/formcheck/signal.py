@@ -75,22 +75,47 @@ def cut_points(track: PoseTrack, max_jump: float, max_turn_deg: float = 90.0) ->
     return jump
 
 
-def lowpass(t: np.ndarray, x: np.ndarray, cutoff_hz: float, order: int = 4) -> np.ndarray:
-    """Zero-phase low-pass along axis 0 on each NaN-free run; runs too short stay raw."""
+def _filtfilt(x: np.ndarray, fs: float, cutoff_hz: float, order: int) -> np.ndarray:
     from scipy.signal import butter, sosfiltfilt  # here, not at import: scipy.signal is slow to load
 
+    wn = min(cutoff_hz / (fs / 2.0), 0.9)  # keep below Nyquist on low-fps clips
+    sos = butter(order, wn, output="sos")
+    padlen = 3 * (2 * len(sos) + 1)
+    if len(x) <= padlen:
+        return x
+    return sosfiltfilt(sos, x, axis=0, padlen=padlen)
+
+
+# Time steps more uneven than this (longest over median) are resampled before filtering.
+UNEVEN_STEP = 1.5
+
+
+def lowpass(t: np.ndarray, x: np.ndarray, cutoff_hz: float, order: int = 4) -> np.ndarray:
+    """Zero-phase low-pass along axis 0 on each NaN-free run; runs too short stay raw.
+
+    The filter is defined in time, not in samples: where frames are missing (dropped, skipped,
+    or held longer as in GIFs) a run is resampled onto an even grid, filtered, and read back at
+    its own timestamps, so the same motion gives the same curve whichever frames were seen.
+    A step without frames is bridged, as a GIF's held frame must be (the pose was held).
+    """
     x = np.array(x, dtype=np.float64, copy=True)
     if len(t) < 2:
         return x
-    fs = 1.0 / float(np.median(np.diff(t)))
-    wn = min(cutoff_hz / (fs / 2.0), 0.9)  # keep below Nyquist on low-fps clips
-    sos = butter(order, wn, output="sos")
     flat = x.reshape(len(x), -1)
     ok = ~np.isnan(flat).any(axis=1)
-    padlen = 3 * (2 * len(sos) + 1)
-    for a, b in runs(ok):
-        if b - a > padlen:
-            flat[a:b] = sosfiltfilt(sos, flat[a:b], axis=0, padlen=padlen)
+    for lo, hi in runs(ok):
+        if hi - lo < 3:
+            continue
+        tt = t[lo:hi]
+        steps = np.diff(tt)
+        dt = float(np.median(steps))
+        if float(steps.max()) <= UNEVEN_STEP * dt:
+            flat[lo:hi] = _filtfilt(flat[lo:hi], 1.0 / dt, cutoff_hz, order)
+            continue
+        grid = np.arange(tt[0], tt[-1] + dt / 2, dt)
+        even = np.column_stack([np.interp(grid, tt, col) for col in flat[lo:hi].T])
+        smooth = _filtfilt(even, 1.0 / dt, cutoff_hz, order)
+        flat[lo:hi] = np.column_stack([np.interp(tt, grid, col) for col in smooth.T])
     return x
 
 
