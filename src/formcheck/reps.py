@@ -277,15 +277,18 @@ def segment(k: Kinematics, cfg: RepsConfig | None = None, engaged: bool = False)
         seg_a, seg_b = c.lo_a, c.lo_b
         hs, he = _hold(s, c.top, seg_a, seg_b, max(cfg.hold_band_deg, cfg.hold_band_frac * rom))
         lift = float(k.lift[c.top] - min(k.lift[c.lo_a], k.lift[c.lo_b]))
+        # The top is the middle of the hold, not its highest frame: on a flat hold the highest
+        # frame wanders with the tracker's noise (and with which frames were seen).
+        top = hs + int(np.argmin(np.abs(t[hs : he + 1] - (t[hs] + t[he]) / 2)))
         reps.append(
             Rep(
                 start=start,
-                top=c.top,
+                top=top,
                 end=end,
                 hold_start=hs,
                 hold_end=he,
                 start_s=float(t[start]),
-                top_s=float(t[c.top]),
+                top_s=float(t[top]),
                 end_s=float(t[end]),
                 hold_s=float(t[he] - t[hs]),
                 rom_deg=float(rom),
