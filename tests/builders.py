@@ -28,6 +28,7 @@ def kinematics(t: np.ndarray, hip_ext: np.ndarray, lift: np.ndarray | None = Non
         "heel_rise": np.zeros(n),
         "feet_gap": np.full(n, 0.1),
         "scale_px": 200.0,
+        "hip_over_shoulder": lift.copy(),  # the shoulders stay put while the hips rise
     }
     base.update(over)
     return Kinematics(**base)  # type: ignore[arg-type]

@@ -89,15 +89,28 @@ def test_output_names_never_clash(tmp_path: Path, files: list[str], expected: li
     assert len({n.lower() for n in names}) == len(names)
 
 
-def test_discover_walks_folders_expands_quoted_globs_and_skips_the_output(tmp_path: Path) -> None:
+def own_output(out: Path, rel: str) -> Path:
+    """A file in `out` that a batch's record names as one of its outputs."""
+    p = out / rel
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_bytes(b"an earlier output, not an input")
+    record = out / STATE_DIR / (rel.rsplit(".", 1)[0] + ".json")
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({"name": rel.rsplit(".", 1)[0], "source": "x", "status": "ok", "code": 0,
+                                  "outputs": [rel]}))
+    return p
+
+
+def test_discover_walks_folders_expands_quoted_globs_and_skips_the_batchs_own_files(tmp_path: Path) -> None:
     src = make_inputs(tmp_path)
     out = src / "results"
-    (out / "old").mkdir(parents=True)
-    (out / "old" / "annotated.mp4").write_bytes(b"an earlier output, not an input")
-    found = {p.relative_to(src).as_posix() for p in discover([src], out)}
+    own_output(out, "old/annotated.mp4")
+    (out / "mine.mp4").write_bytes(b"the user's own video, put here by hand")
+    own = batch.own_files(out)
+    found = {p.relative_to(src).as_posix() for p in discover([src], out, own)}
     assert found == {f"a/{GOOD}", f"b/{GOOD}", f"b/{OTHER}", NOTHING,
-                     "broken/empty.mp4", "broken/random.mov", "broken/text.mp4"}
-    globbed = {p.name for p in discover([str(src / "**" / "*.npz")], out)}
+                     "broken/empty.mp4", "broken/random.mov", "broken/text.mp4", "results/mine.mp4"}
+    globbed = {p.name for p in discover([str(src / "**" / "*.npz")], out, own)}
     assert globbed == {GOOD, OTHER, NOTHING}
     assert [p.name for p in discover([src / "broken" / "notes.txt"])] == ["notes.txt"]  # named = wanted
 
@@ -108,15 +121,14 @@ def test_discover_walks_folders_expands_quoted_globs_and_skips_the_output(tmp_pa
         pytest.param("missing.mp4", InputNotFound, id="missing-file"),
         pytest.param("*.nothing", InputNotFound, id="glob-without-match"),
         pytest.param("empty_dir", InputNotFound, id="folder-without-videos"),
-        pytest.param("out/inside.mp4", FormcheckError, id="input-inside-output"),
+        pytest.param("out/inside.mp4", FormcheckError, id="named-own-output"),
     ],
 )
 def test_discover_errors(tmp_path: Path, arg: str, error: type[Exception]) -> None:
     (tmp_path / "empty_dir").mkdir()
-    (tmp_path / "out").mkdir()
-    (tmp_path / "out" / "inside.mp4").write_bytes(b"x")
+    own_output(tmp_path / "out", "inside.mp4")
     with pytest.raises(error):
-        discover([str(tmp_path / arg)], tmp_path / "out")
+        discover([str(tmp_path / arg)], tmp_path / "out", batch.own_files(tmp_path / "out"))
 
 
 # ---- a batch: every result, every error --------------------------------------------------
@@ -236,19 +248,22 @@ def test_resume_skips_complete_results_and_redoes_changed_content_or_settings(tm
     assert (out / f"{OTHER[:-4]}.csv").is_file()
 
 
-def test_stale_temp_files_are_removed_and_one_batch_per_folder(tmp_path: Path) -> None:
+def test_one_batch_per_folder_and_stale_temps_removed_from_its_own_folder_only(tmp_path: Path) -> None:
     src = tmp_path / "in"
     src.mkdir()
     shutil.copy(sample(GOOD), src / GOOD)
     out = tmp_path / "out"
-    (out / STATE_DIR).mkdir(parents=True)
-    left = [out / ".clip.k3j_9x0a.json", out / STATE_DIR / ".clip.a1b2c3d4.json"]
-    for p in left:
+    (out / STATE_DIR / "tmp").mkdir(parents=True)
+    ours = [out / STATE_DIR / "tmp" / ".clip.k3j_9x0a.json", out / STATE_DIR / ".clip.a1b2c3d4.json"]
+    for p in ours:
         p.write_text('{"half": ')
+    theirs = out / ".settings.personal.toml"  # shaped like a temp name, but not in the batch's folder
+    theirs.write_text("mine")
     with batch.locked(out), pytest.raises(OutputError, match="another formcheck batch"):
         run_batch([src], Settings.create(out), workers=1)
     run_batch([src], Settings.create(out), workers=1)
-    assert not temp_files(out)
+    assert not any(p.exists() for p in ours)
+    assert temp_files(out) == [theirs] and theirs.read_text() == "mine"
 
 
 # ---- kill midway, then resume ----------------------------------------------------------------

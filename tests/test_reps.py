@@ -85,6 +85,15 @@ def test_standing_is_not_a_rep():
     assert segment(kinematics(t, s, incline=np.full_like(s, 80.0))) == []
 
 
+def test_shoulders_rising_past_the_hips_is_not_a_rep():
+    """A back extension, sit-up or kettlebell swing: hip extension and hip lift cycle, but the
+    shoulders rise past the hips instead of the hips past the shoulders."""
+    t, s = sine_reps(4)
+    lift = (s - s.min()) / 100.0
+    assert segment(kinematics(t, s, lift=lift, hip_over_shoulder=-lift)) == []
+    assert len(full(segment(kinematics(t, s, lift=lift, hip_over_shoulder=lift)))) == 4
+
+
 def test_straight_legs_at_top_are_not_a_rep():
     t, s = sine_reps(3)
     assert segment(kinematics(t, s, knee=np.full_like(s, 175.0))) == []
@@ -119,3 +128,61 @@ def test_exercise_from_posture(incline, feet_gap, expected):
     t, s = sine_reps(2)
     k = kinematics(t, s, incline=np.full_like(s, incline), feet_gap=np.full_like(s, feet_gap))
     assert classify(k, segment(k)) == expected
+
+
+def _gate_set(gate: str, margin: float, n: int, seed: int, sure_first: bool):
+    """n reps whose `gate` measure sits `margin` bands from its threshold (plus noise a fifth
+    of a band); optionally the first rep is clear of every threshold."""
+    cfg = RepsConfig()
+    t, s = sine_reps(n)
+    u = (s - s.min()) / (s.max() - s.min())  # 0 at the bottoms, 1 at the tops
+    rng = np.random.default_rng(seed)
+    first = t < 2.5  # the first rep (0.5 s lead + one 2 s period)
+    over: dict[str, np.ndarray] = {}
+    if gate == "lift":
+        amp = cfg.min_lift + margin * cfg.lift_band
+        over["lift"] = u * np.where(sure_first & first, 0.5, amp) + rng.normal(0, cfg.lift_band / 5, len(t))
+    elif gate == "hip_rise":
+        amp = cfg.min_hip_rise + margin * cfg.hip_rise_band
+        over["hip_over_shoulder"] = u * np.where(sure_first & first, 0.5, amp) + rng.normal(
+            0, cfg.hip_rise_band / 5, len(t))
+    elif gate == "incline":
+        val = cfg.max_incline_deg - margin * cfg.incline_band_deg
+        over["incline"] = np.where(sure_first & first, 30.0, val) + rng.normal(0, cfg.incline_band_deg / 5, len(t))
+    elif gate == "knee":
+        val = cfg.max_top_knee_deg - margin * cfg.knee_band_deg
+        over["knee"] = np.where(sure_first & first, 90.0, val) + rng.normal(0, cfg.knee_band_deg / 5, len(t))
+    return kinematics(t, s, **over)
+
+
+GATES = ["lift", "hip_rise", "incline", "knee"]
+
+
+@pytest.mark.parametrize("gate", GATES)
+@pytest.mark.parametrize("margin", [-0.3, 0.0, 0.3], ids=["below", "at", "above"])
+def test_a_set_at_a_gate_edge_gives_the_same_answer_whatever_the_noise(gate, margin):
+    """Within the noise band of a threshold, with no clear rep, a set is never counted: the
+    answer does not flip from one run's noise to the next."""
+    counts = {len(full(segment(_gate_set(gate, margin, 4, seed, sure_first=False)))) for seed in range(12)}
+    assert counts == {0}
+
+
+@pytest.mark.parametrize("gate", GATES)
+@pytest.mark.parametrize("margin", [-0.3, 0.0, 0.5], ids=["below", "at", "above"])
+def test_edge_reps_beside_a_clear_rep_all_count_whatever_the_noise(gate, margin):
+    """Hysteresis: once the set shows a clear rep, reps within the noise of a threshold count."""
+    counts = {len(full(segment(_gate_set(gate, margin, 4, seed, sure_first=True)))) for seed in range(12)}
+    assert counts == {4}
+
+
+@pytest.mark.parametrize("gate", GATES)
+def test_clearly_failing_reps_do_not_count_even_beside_a_clear_rep(gate):
+    reps = full(segment(_gate_set(gate, -2.0, 4, 0, sure_first=True)))
+    assert len(reps) == 1 and reps[0].top_s < 2.5 and reps[0].sure
+
+
+def test_engaged_counts_edge_reps_without_a_clear_one():
+    """Live mode passes `engaged` once it has seen a clear rep earlier in the set."""
+    k = _gate_set("lift", 0.0, 3, 0, sure_first=False)
+    assert segment(k) == []
+    assert len(full(segment(k, engaged=True))) == 3

@@ -36,12 +36,14 @@ class Exercise(StrEnum):
 
 
 def classify(k: Kinematics, reps: list[Rep]) -> Exercise:
-    """The exercise of the set, by majority over its reps (partial ones included)."""
+    """The exercise of the set, from every frame of its reps (partial ones included), so a few
+    missing or misread frames cannot change the call."""
     if not reps:
         return Exercise.NONE
-    bottoms = [r.start for r in reps] + [r.end for r in reps]
-    incline = float(np.nanmedian(k.incline[bottoms]))
-    single = float(np.nanmedian(k.feet_gap[[r.top for r in reps]])) >= SINGLE_LEG_MIN_FEET_GAP
+    frames = np.concatenate([np.arange(r.start, r.end + 1) for r in reps])
+    tops = np.concatenate([np.arange(r.hold_start, r.hold_end + 1) for r in reps])
+    incline = float(np.nanmedian(k.incline[frames]))
+    single = float(np.nanmedian(k.feet_gap[tops])) >= SINGLE_LEG_MIN_FEET_GAP
     if incline >= BENCH_MIN_INCLINE_DEG:
         return Exercise.SINGLE_LEG_HIP_THRUST if single else Exercise.HIP_THRUST
     return Exercise.SINGLE_LEG_GLUTE_BRIDGE if single else Exercise.GLUTE_BRIDGE

@@ -94,6 +94,9 @@ class Kinematics:
     feet_in_view: np.ndarray | None = None  # (N,) bool: ankle, heel and toe inside the frame
     head_in_view: np.ndarray | None = None  # (N,) bool: ears and nose inside the frame
     near_foot_up: np.ndarray | None = None  # near ankle above the lower ankle, torso lengths (single-leg)
+    # Hips above the shoulders, torso lengths (image): rises in a thrust or bridge (shoulders
+    # stay on the bench or floor), falls in a back extension, squat or sit-up.
+    hip_over_shoulder: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.t)
@@ -184,6 +187,8 @@ def compute(track: PoseTrack) -> Kinematics:
     planted = np.fmax(im[:, L_ANKLE, 1], im[:, R_ANKLE, 1])  # lower ankle (y grows down)
     hip_y = np.mean(im[:, [L_HIP, R_HIP], 1], axis=1) if len(track) else np.empty(0)
     lift = (planted - hip_y) / scale
+    shoulder_y = np.mean(im[:, [L_SHOULDER, R_SHOULDER], 1], axis=1) if len(track) else np.empty(0)
+    hip_over_shoulder = (shoulder_y - hip_y) / scale
 
     mid_sh = (w[:, L_SHOULDER] + w[:, R_SHOULDER]) / 2
     mid_an = (w[:, L_ANKLE] + w[:, R_ANKLE]) / 2
@@ -230,6 +235,7 @@ def compute(track: PoseTrack) -> Kinematics:
         feet_in_view=in_frame(track, feet),
         head_in_view=in_frame(track, (NOSE, L_EAR, R_EAR)),
         near_foot_up=near_foot_up,
+        hip_over_shoulder=hip_over_shoulder,
     )
 
 

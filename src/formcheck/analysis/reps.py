@@ -26,11 +26,22 @@ from formcheck.analysis.smoothing import runs
 class RepsConfig:
     min_rom_deg: float = 15.0  # hip-extension rise (and fall) that makes a cycle a rep, degrees
     min_lift: float = 0.15  # hip rise from bottom to top, torso lengths
-    max_incline_deg: float = 55.0  # ankle->shoulder line steeper than this = standing, not thrusting
+    lift_band: float = 0.05  # ... judged with this margin either side (see reps.margins)
+    # Hips rising relative to the shoulders (torso lengths): a thrust or bridge raises the hips
+    # past shoulders that stay put; a back extension, squat, sit-up or swing raises the shoulders.
+    min_hip_rise: float = 0.18
+    hip_rise_band: float = 0.08
+    max_incline_deg: float = 60.0  # ankle->shoulder line steeper than this = standing, not thrusting
+    incline_band_deg: float = 10.0
     max_top_knee_deg: float = 155.0  # at the top the knees stay bent (feet planted)
+    knee_band_deg: float = 10.0
     max_top_hip_deg: float = 235.0  # beyond this the "arch" is a flipped or cut skeleton, not a body
     max_rom_deg: float = 150.0  # no hip moves this far in a rep: a tracking jump, not a rep
+    hip_band_deg: float = 10.0  # the band for the two plausibility limits above
     min_period_s: float = 0.6  # two tops closer than this are one rep
+    # Two tops are two reps only if between them the hips come down at least this share of the
+    # way (hip extension and hip height, each against the smaller of the two tops' rises).
+    merge_dip_frac: float = 0.4
     min_segment_s: float = 0.5  # tracked stretches shorter than this are ignored
     partial_frac: float = 0.6  # a rep with less range than this × the set's typical best is partial
     best_quantile: float = 0.75  # the set's "typical best" range: this quantile of its reps' ranges
@@ -56,6 +67,14 @@ class Rep:
     lift: float  # hip rise, torso lengths
     partial: bool = False
     reason: str = ""  # why a partial rep is partial
+    # The weakest gate's margin, in units of its noise band (reps.margins): >= 1 is a sure rep,
+    # between -1 and 1 it is within the noise of a threshold (counted only beside sure reps).
+    margin: float = 1.0
+    weakest: str = ""  # the gate with that margin (reps.margins)
+
+    @property
+    def sure(self) -> bool:
+        return self.margin >= 1.0
 
     @property
     def full(self) -> bool:
@@ -76,15 +95,28 @@ def _troughs(seg: np.ndarray, peaks: list[int]) -> list[int]:
 
 
 def _merge_shallow(seg: np.ndarray, lift: np.ndarray, peaks: list[int], cfg: RepsConfig) -> list[int]:
-    """Two tops whose dip between them never gets back down are one rep (a wobble in a hold)."""
+    """Two tops between which the hips never get back down are one rep: a wobble or re-squeeze
+    in a long hold, arms moving at the top. "Back down" is relative to the reps' own rise (in
+    hip extension and in hip height), so it does not hinge on an absolute lift threshold."""
+
+    def shallow(drop: float, rise: float) -> bool:
+        return not drop >= cfg.merge_dip_frac * rise
+
     while len(peaks) > 1:
         troughs = _troughs(seg, peaks)
         worst, worst_i = None, -1
         for i in range(len(peaks) - 1):
-            lo = troughs[i + 1]
-            drop = min(lift[peaks[i]], lift[peaks[i + 1]]) - lift[lo]
-            if not drop >= cfg.min_lift and (worst is None or drop < worst):
-                worst, worst_i = drop, i
+            a, b, lo = peaks[i], peaks[i + 1], troughs[i + 1]
+            # Each top's rise from its outer bottom; a bottom at the segment's edge is where the
+            # clip (or the tracking) starts or stops, not a bottom, unless both are edges.
+            outer = [j for j in (troughs[i], troughs[i + 2]) if 0 < j < len(seg) - 1] or [troughs[i], troughs[i + 2]]
+            ext_drop = min(seg[a], seg[b]) - seg[lo]
+            ext_rise = min(min(seg[a], seg[b]) - seg[j] for j in outer)
+            lift_drop = min(lift[a], lift[b]) - lift[lo]
+            lift_rise = min(min(lift[a], lift[b]) - lift[j] for j in outer)
+            depth = min(ext_drop / max(ext_rise, 1e-9), lift_drop / max(lift_rise, 1e-9))
+            if (shallow(ext_drop, ext_rise) or shallow(lift_drop, lift_rise)) and (worst is None or depth < worst):
+                worst, worst_i = depth, i
         if worst_i < 0:
             break
         a, b = peaks[worst_i], peaks[worst_i + 1]
@@ -135,35 +167,109 @@ def _hold(s: np.ndarray, top: int, a: int, b: int, band: float) -> tuple[int, in
     return i, j
 
 
-def is_thrust_motion(k: Kinematics, c: _Cycle, cfg: RepsConfig) -> bool:
-    """The hips rise, the lifter is not standing, the knees stay bent, and the body is plausible."""
-    lift = k.lift[c.top] - min(k.lift[c.lo_a], k.lift[c.lo_b])
-    incline = np.nanmax(k.incline[[c.lo_a, c.top, c.lo_b]])
-    rom = k.hip_ext[c.top] - min(k.hip_ext[c.lo_a], k.hip_ext[c.lo_b])
-    return bool(
-        lift >= cfg.min_lift
-        and incline <= cfg.max_incline_deg
-        and k.knee[c.top] <= cfg.max_top_knee_deg
-        and k.hip_ext[c.top] <= cfg.max_top_hip_deg
-        and rom <= cfg.max_rom_deg
+def _near_bottom(s: np.ndarray, lo: int, top: int, frac: float) -> np.ndarray:
+    """Frames between the bottom `lo` and `top` still within `frac` of the range of the bottom."""
+    a, b = (lo, top) if lo <= top else (top, lo)
+    idx = np.arange(a, b + 1)
+    return idx[s[idx] <= s[lo] + frac * (s[top] - s[lo])]
+
+
+def _near_top(s: np.ndarray, c: _Cycle, frac: float) -> np.ndarray:
+    idx = np.arange(min(c.lo_a, c.top), max(c.lo_b, c.top) + 1)
+    lo = min(s[c.lo_a], s[c.lo_b])
+    return idx[s[idx] >= s[c.top] - frac * (s[c.top] - lo)]
+
+
+def _med(x: np.ndarray | None, idx: np.ndarray) -> float:
+    if x is None or not len(idx):
+        return float("nan")
+    v = x[idx]
+    return float(np.nanmedian(v)) if np.isfinite(v).any() else float("nan")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a cycle shows, each measure a median over the frames near its top or bottom (never
+    one frame, so a glitch of the tracker or a dropped frame cannot decide)."""
+
+    lift: float  # hips up from the bottom, over the planted feet, torso lengths
+    hip_rise: float  # hips up relative to the shoulders, torso lengths (NaN = not measured)
+    incline: float  # ankle->shoulder line over the whole cycle, degrees (standing ~70-90)
+    knee_top: float  # knee angle at the top, degrees
+    hip_top: float  # hip extension at the top, degrees
+    rom: float  # hip-extension range, degrees
+
+
+def evidence(k: Kinematics, c: _Cycle, cfg: RepsConfig) -> Evidence:
+    s = k.hip_ext
+    # The deeper of the two bottoms is the cycle's bottom (the other may be a clip edge).
+    lo = c.lo_a if s[c.lo_a] <= s[c.lo_b] else c.lo_b
+    bottom = _near_bottom(s, lo, c.top, EVIDENCE_FRAC)
+    top = _near_top(s, c, EVIDENCE_FRAC)
+    every = np.arange(min(c.lo_a, c.top), max(c.lo_b, c.top) + 1)
+    return Evidence(
+        lift=_med(k.lift, top) - _med(k.lift, bottom),
+        hip_rise=_med(k.hip_over_shoulder, top) - _med(k.hip_over_shoulder, bottom),
+        incline=_med(k.incline, every),
+        knee_top=_med(k.knee, top),
+        hip_top=_med(s, top),
+        rom=float(s[c.top] - s[lo]),
     )
 
 
-def segment(k: Kinematics, cfg: RepsConfig | None = None) -> list[Rep]:
-    """All reps (full and partial) in time order."""
+# Each measure is judged against its threshold with a band either side: a cycle clearly
+# inside every threshold is a sure rep; one clearly outside any is no rep; in between (within
+# the noise of a threshold) it counts only in a set that has sure reps (hysteresis: the set
+# enters "thrusting" on clear evidence and stays there on weaker evidence).
+EVIDENCE_FRAC = 0.2  # frames within this fraction of the range of the top (bottom) are the top (bottom)
+
+
+def margins(e: Evidence, cfg: RepsConfig) -> dict[str, float]:
+    """Each gate's margin in units of its band: >= 1 clearly passes, <= -1 clearly fails."""
+    m = {
+        "lift": (e.lift - cfg.min_lift) / cfg.lift_band,
+        "incline": (cfg.max_incline_deg - e.incline) / cfg.incline_band_deg,
+        "knee_top": (cfg.max_top_knee_deg - e.knee_top) / cfg.knee_band_deg,
+        "hip_top": (cfg.max_top_hip_deg - e.hip_top) / cfg.hip_band_deg,
+        "rom": (cfg.max_rom_deg - e.rom) / cfg.hip_band_deg,
+    }
+    if np.isfinite(e.hip_rise):
+        m["hip_rise"] = (e.hip_rise - cfg.min_hip_rise) / cfg.hip_rise_band
+    return {name: (v if np.isfinite(v) else -np.inf) for name, v in m.items()}
+
+
+def worst_margin(k: Kinematics, c: _Cycle, cfg: RepsConfig) -> tuple[float, str]:
+    """The weakest gate and its margin: the hips rise off the feet and past the shoulders, the
+    lifter is not standing, the knees stay bent, and the body is plausible."""
+    m = margins(evidence(k, c, cfg), cfg)
+    name = min(m, key=m.__getitem__)
+    return m[name], name
+
+
+def segment(k: Kinematics, cfg: RepsConfig | None = None, engaged: bool = False) -> list[Rep]:
+    """All reps (full and partial) in time order.
+
+    Hysteresis over the set: no cycle counts unless one is a sure rep (or the set is already
+    `engaged`, as live mode says once it has seen one); then every cycle within the noise of
+    the thresholds counts too.
+    """
     cfg = cfg or RepsConfig()
     s = k.hip_ext
     t = k.t
     if len(t) < 3:
         return []
     fs = 1.0 / float(np.median(np.diff(t)))
-    cycles: list[_Cycle] = []
+    found: list[_Cycle] = []
     for a, b in runs(np.isfinite(s)):
         if t[b - 1] - t[a] >= cfg.min_segment_s:
-            cycles += [c for c in _cycles(k, a, b, fs, cfg) if is_thrust_motion(k, c, cfg)]
+            found += _cycles(k, a, b, fs, cfg)
+    scored = [(c, *worst_margin(k, c, cfg)) for c in found]
+    scored = [(c, m, name) for c, m, name in scored if m > -1.0]
+    if not engaged and not any(m >= 1.0 for _, m, _ in scored):
+        scored = []
 
     reps: list[Rep] = []
-    for c in cycles:
+    for c, margin, weakest in scored:
         rise, fall = s[c.top] - s[c.lo_a], s[c.top] - s[c.lo_b]
         rom = max(rise, fall)
         start = _edge(s, c.lo_a, c.top, cfg.edge_frac) if not c.partial or c.lo_a != c.top else c.lo_a
@@ -171,21 +277,26 @@ def segment(k: Kinematics, cfg: RepsConfig | None = None) -> list[Rep]:
         seg_a, seg_b = c.lo_a, c.lo_b
         hs, he = _hold(s, c.top, seg_a, seg_b, max(cfg.hold_band_deg, cfg.hold_band_frac * rom))
         lift = float(k.lift[c.top] - min(k.lift[c.lo_a], k.lift[c.lo_b]))
+        # The top is the middle of the hold, not its highest frame: on a flat hold the highest
+        # frame wanders with the tracker's noise (and with which frames were seen).
+        top = hs + int(np.argmin(np.abs(t[hs : he + 1] - (t[hs] + t[he]) / 2)))
         reps.append(
             Rep(
                 start=start,
-                top=c.top,
+                top=top,
                 end=end,
                 hold_start=hs,
                 hold_end=he,
                 start_s=float(t[start]),
-                top_s=float(t[c.top]),
+                top_s=float(t[top]),
                 end_s=float(t[end]),
                 hold_s=float(t[he] - t[hs]),
                 rom_deg=float(rom),
                 lift=lift,
                 partial=bool(c.partial),
                 reason=c.partial,
+                margin=float(min(margin, 1.0)),
+                weakest=weakest,
             )
         )
     return mark_short(reps, cfg)

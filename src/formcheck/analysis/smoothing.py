@@ -23,6 +23,9 @@ class SmoothingConfig:
     order: int = 4
     max_gap_s: float = 0.3  # gaps up to this long are interpolated; longer ones stay NaN
     max_jump: float = 0.5  # a torso-centre jump of more than this × torso length in one frame is a cut
+    # The torso turning more than this between two frames is a cut or a flipped skeleton: no
+    # body rotates that fast (a thrust turns the torso ~45° in a second).
+    max_turn_deg: float = 90.0
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -47,37 +50,72 @@ def fill_gaps(t: np.ndarray, x: np.ndarray, max_gap_s: float) -> np.ndarray:
     return x
 
 
-def cut_points(track: PoseTrack, max_jump: float) -> np.ndarray:
-    """(N,) bool: True where the lifter's torso jumps implausibly far (an edit cut)."""
+def cut_points(track: PoseTrack, max_jump: float, max_turn_deg: float = 90.0) -> np.ndarray:
+    """(N,) bool: True where the lifter's torso jumps implausibly far or turns over (an edit cut,
+    or the model flipping the skeleton upside down), compared with the last frame that had a pose.
+
+    Comparing across missing frames matters: a one-frame dropout between two different shots
+    (or between a flipped and an upright skeleton) must not hide the cut.
+    """
     im = track.image
-    centre = im[:, [L_SHOULDER, R_SHOULDER, L_HIP, R_HIP], :2].mean(axis=1)
-    torso = np.linalg.norm(
-        im[:, [L_SHOULDER, R_SHOULDER], :2].mean(axis=1) - im[:, [L_HIP, R_HIP], :2].mean(axis=1), axis=1
-    )
+    shoulders = im[:, [L_SHOULDER, R_SHOULDER], :2].mean(axis=1)
+    hips = im[:, [L_HIP, R_HIP], :2].mean(axis=1)
+    centre = (shoulders + hips) / 2
+    axis = shoulders - hips
+    torso = np.linalg.norm(axis, axis=1)
     scale = np.nanmedian(torso) if np.isfinite(torso).any() else np.nan
     jump = np.full(len(im), False)
-    if len(im) > 1 and np.isfinite(scale) and scale > 0:
-        step = np.linalg.norm(np.diff(centre, axis=0), axis=1) / scale
-        jump[1:] = np.nan_to_num(step, nan=0.0) > max_jump
+    seen = np.flatnonzero(np.isfinite(centre).all(axis=1) & (torso > 0))
+    if len(seen) < 2 or not (np.isfinite(scale) and scale > 0):
+        return jump
+    step = np.linalg.norm(np.diff(centre[seen], axis=0), axis=1) / scale
+    u = axis[seen] / torso[seen, None]
+    turn = np.degrees(np.arccos(np.clip(np.sum(u[1:] * u[:-1], axis=1), -1.0, 1.0)))
+    jump[seen[1:]] = (step > max_jump) | (turn > max_turn_deg)
     return jump
 
 
-def lowpass(t: np.ndarray, x: np.ndarray, cutoff_hz: float, order: int = 4) -> np.ndarray:
-    """Zero-phase low-pass along axis 0 on each NaN-free run; runs too short stay raw."""
+def _filtfilt(x: np.ndarray, fs: float, cutoff_hz: float, order: int) -> np.ndarray:
     from scipy.signal import butter, sosfiltfilt  # here, not at import: scipy.signal is slow to load
 
+    wn = min(cutoff_hz / (fs / 2.0), 0.9)  # keep below Nyquist on low-fps clips
+    sos = butter(order, wn, output="sos")
+    padlen = 3 * (2 * len(sos) + 1)
+    if len(x) <= padlen:
+        return x
+    return sosfiltfilt(sos, x, axis=0, padlen=padlen)
+
+
+# Time steps more uneven than this (longest over median) are resampled before filtering.
+UNEVEN_STEP = 1.5
+
+
+def lowpass(t: np.ndarray, x: np.ndarray, cutoff_hz: float, order: int = 4) -> np.ndarray:
+    """Zero-phase low-pass along axis 0 on each NaN-free run; runs too short stay raw.
+
+    The filter is defined in time, not in samples: where frames are missing (dropped, skipped,
+    or held longer as in GIFs) a run is resampled onto an even grid, filtered, and read back at
+    its own timestamps, so the same motion gives the same curve whichever frames were seen.
+    A step without frames is bridged, as a GIF's held frame must be (the pose was held).
+    """
     x = np.array(x, dtype=np.float64, copy=True)
     if len(t) < 2:
         return x
-    fs = 1.0 / float(np.median(np.diff(t)))
-    wn = min(cutoff_hz / (fs / 2.0), 0.9)  # keep below Nyquist on low-fps clips
-    sos = butter(order, wn, output="sos")
     flat = x.reshape(len(x), -1)
     ok = ~np.isnan(flat).any(axis=1)
-    padlen = 3 * (2 * len(sos) + 1)
-    for a, b in runs(ok):
-        if b - a > padlen:
-            flat[a:b] = sosfiltfilt(sos, flat[a:b], axis=0, padlen=padlen)
+    for lo, hi in runs(ok):
+        if hi - lo < 3:
+            continue
+        tt = t[lo:hi]
+        steps = np.diff(tt)
+        dt = float(np.median(steps))
+        if float(steps.max()) <= UNEVEN_STEP * dt:
+            flat[lo:hi] = _filtfilt(flat[lo:hi], 1.0 / dt, cutoff_hz, order)
+            continue
+        grid = np.arange(tt[0], tt[-1] + dt / 2, dt)
+        even = np.column_stack([np.interp(grid, tt, col) for col in flat[lo:hi].T])
+        smooth = _filtfilt(even, 1.0 / dt, cutoff_hz, order)
+        flat[lo:hi] = np.column_stack([np.interp(tt, grid, col) for col in smooth.T])
     return x
 
 
@@ -85,7 +123,7 @@ def smooth_track(track: PoseTrack, cfg: SmoothingConfig | None = None) -> PoseTr
     """Offline smoothing: split at cuts, fill short gaps, zero-phase low-pass."""
     cfg = cfg or SmoothingConfig()
     image, world, vis = track.image.copy(), track.world.copy(), track.visibility.copy()
-    cuts = np.flatnonzero(cut_points(track, cfg.max_jump))
+    cuts = np.flatnonzero(cut_points(track, cfg.max_jump, cfg.max_turn_deg))
     bounds = [0, *cuts.tolist(), len(track)]
     for a, b in itertools.pairwise(bounds):
         t = track.t[a:b]

@@ -33,7 +33,8 @@ VERDICT_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "not_visible"
     help=(
         "Score a recorded set of hip thrusts or glute bridges, rep by rep. VIDEO is a video file "
         "(mp4, mov, avi, webm, mkv, gif) or a pose track saved with --save-poses (.npz). "
-        "Exit codes: 0 scored; 2 bad options; 3 file missing or a directory; 4 not a readable "
+        "Exit codes: 0 scored; 2 bad options (or an output that would replace an input, the config, "
+        "the model or another output); 3 file missing or a directory; 4 not a readable "
         "video; 5 pose model missing or damaged; 6 no person or no hip thrust found (report still "
         "written); 7 an output could not be written; 1 internal error. "
         "Subcommands: formcheck batch | live | rules (each has --help)."
@@ -62,11 +63,14 @@ def analyze(
 ) -> None:
     from formcheck.config import load_config
     from formcheck.pipeline.analyze import analyze_path
+    from formcheck.pose.model import default_model_path
     from formcheck.report.export import build, to_json, write_csv, write_json
 
     outputs = {"--json": json_out, "--csv": csv_out, "--save-poses": save_poses, "--annotate": annotate, "--html": html}
-    with user_errors(debug), quiet_native_stderr(not debug), no_outputs_on_failure(list(outputs.values())):
-        check_outputs(video, outputs, {"--keyframes": keyframes})
+    inputs = {"the --config file": config,
+              **({"the --model file": model} if model is not None else {"the pose model": default_model_path()})}
+    with user_errors(debug), quiet_native_stderr(not debug), no_outputs_on_failure():
+        check_outputs(video, outputs, {"--keyframes": keyframes}, inputs)  # before anything is read or written
         cfg = load_config(config)
         with _progress(quiet) as progress:
             analysis = analyze_path(video, cfg, model, progress)

@@ -35,8 +35,10 @@ STATUS_STYLE = {"ok": "green", "nothing_to_score": "yellow", "error": "red"}
         "DIR/summary.csv and DIR/index.html. Rerunning the same command resumes: files already scored "
         "with the same content and settings are skipped. "
         "Exit codes: 0 every file scored (files with no person or no hip thrust count as scored); "
-        "9 some files failed (see summary.csv; the others were scored); 2 bad options, or --engine ray "
-        "without Ray; 3 no input found; 5 pose model missing or damaged; 7 DIR cannot be written; "
+        "9 some files failed (see summary.csv; the others were scored); 2 bad options, --engine ray "
+        "without Ray, or a DIR that holds files batch did not write (it writes only into a new or empty "
+        "folder, or one it made, and never replaces or deletes other files), or an output on an input; "
+        "3 no input found; 5 pose model missing or damaged; 7 DIR cannot be written; "
         "130 interrupted (rerun to resume); 1 internal error."
     )
 )
@@ -68,7 +70,7 @@ def batch(
     engine = engine or ("ray" if ray_address else "local")
     view = _View(quiet, debug)
     with user_errors(debug), quiet_native_stderr(not debug):
-        settings = Settings.create(out, load_config(config), model, csv, html, annotate)
+        settings = Settings.create(out, load_config(config), model, csv, html, annotate, config_file=config)
         try:
             with _sigterm_as_interrupt(), view:
                 result = run_batch(paths, settings, engine, workers, ray_address, view.plan, view.result)

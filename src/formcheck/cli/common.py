@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import traceback
 import warnings
@@ -15,6 +16,7 @@ import typer
 from rich.console import Console
 
 from formcheck.errors import ExitCode, FormcheckError, OutputError
+from formcheck.util.atomic import Stage, identities, staged
 
 # Options every command shares, declared once.
 ConfigOption = Annotated[
@@ -75,22 +77,38 @@ def _native_stderr_to_devnull() -> Iterator[None]:
             replacement.close()
 
 
-def check_outputs(source: Path, files: dict[str, Any], folders: dict[str, Any] | None = None) -> None:
-    """Before any work, refuse outputs that would overwrite the input or cannot be written.
+_KEYFRAME = re.compile(r"^rep\d{2,}_top\.png$")  # render.write_keyframes' names
+
+
+def check_outputs(source: Path, files: dict[str, Any], folders: dict[str, Any] | None = None,
+                  inputs: dict[str, Any] | None = None) -> None:
+    """Before any work, refuse outputs that would replace an input or each other, or cannot be written.
 
     Failing after minutes of tracking, or after some outputs were already written, would waste
-    the run and leave half a set of files. `files`/`folders` map an option name to its path (or None).
+    the run and leave half a set of files. `files`/`folders` map an option name to its path (or
+    None); `inputs` maps what each other input is ("the --config file") to its path (or None), the
+    video being one always. Paths are compared resolved (symlinks) and by inode (hard links, a
+    case-insensitive filesystem), so no other spelling of an input gets past.
     """
-    seen: dict[Path, str] = {}
+    protected: dict[object, str] = {}
+    kind = "the input pose track" if str(source).lower().endswith(".npz") else "the input video"
+    named = {kind: source, **(inputs or {})}
+    for what, p in named.items():
+        for key in identities(p) if p is not None else ():
+            protected.setdefault(key, what)
+    seen: dict[object, str] = {}
     wanted = [(flag, Path(v), False) for flag, v in files.items() if v not in (None, "-")]
     wanted += [(flag, Path(v), True) for flag, v in (folders or {}).items() if v is not None]
     for flag, path, is_folder in wanted:
-        where = path.resolve()
-        if where == Path(source).resolve():
-            raise FormcheckError(f"{flag} {path} would overwrite the input video; choose another name", ExitCode.USAGE)
-        if where in seen:
-            raise FormcheckError(f"{seen[where]} and {flag} both write to {path}; choose two names", ExitCode.USAGE)
-        seen[where] = flag
+        keys = identities(path)
+        hit = next((protected[k] for k in keys if k in protected), None)
+        if hit is not None:
+            raise FormcheckError(f"{flag} {path} would overwrite {hit}; choose another name", ExitCode.USAGE)
+        twin = next((seen[k] for k in keys if k in seen), None)
+        if twin is not None:
+            raise FormcheckError(f"{twin} and {flag} both write to {path}; choose two names", ExitCode.USAGE)
+        seen.update(dict.fromkeys(keys, flag))
+        where = Path(os.path.realpath(path))
         if not _is_utf8(str(path)):  # OpenCV's writers crash (SIGSEGV) on such names
             raise OutputError(f"cannot write {flag} {path}: the name is not valid UTF-8; choose another name")
         if path.exists() and not (path.is_file() or path.is_dir()):  # replacing /dev/stdout would be bad
@@ -103,6 +121,22 @@ def check_outputs(source: Path, files: dict[str, Any], folders: dict[str, Any] |
             raise OutputError(f"cannot write {flag} {path}: {parent} is a file, not a folder")
         if not os.access(parent, os.W_OK | os.X_OK):
             raise OutputError(f"cannot write {flag} {path}: no permission to write in {parent}")
+        if is_folder:  # the PNGs it will hold, by their names
+            _check_keyframes(flag, where, named, files)
+
+
+def _check_keyframes(flag: str, folder: Path, inputs: dict[str, Any], files: dict[str, Any]) -> None:
+    def inside(p: Any) -> bool:
+        real = Path(os.path.realpath(p))
+        return real.parent == folder and bool(_KEYFRAME.match(real.name))
+
+    for what, p in inputs.items():
+        if p is not None and inside(p):
+            raise FormcheckError(f"{flag} {folder} would overwrite {what} {p} (a keyframe's name); "
+                                 "choose another folder", ExitCode.USAGE)
+    for other, p in files.items():
+        if p not in (None, "-") and inside(p):
+            raise FormcheckError(f"{flag} and {other} both write to {p}; choose two names", ExitCode.USAGE)
 
 
 def _is_utf8(name: str) -> bool:
@@ -114,21 +148,31 @@ def _is_utf8(name: str) -> bool:
 
 
 @contextlib.contextmanager
-def no_outputs_on_failure(paths: list[Any]) -> Iterator[None]:
+def no_outputs_on_failure() -> Iterator[None]:
     """On a failure, remove the output files this run created (an exit code 6 keeps them).
 
     Each file is written atomically; this makes the set atomic too: a run that fails at its
-    last output does not leave the first ones behind.
+    last output does not leave the first ones behind. Only files this run wrote where nothing
+    was before are removed, and only while they are still the file it wrote (same inode): a
+    file that existed before the run, or that someone else put there since, is never deleted.
     """
-    new = [Path(p) for p in paths if p not in (None, "-") and not Path(p).exists()]
+    created: list[tuple[Path, tuple[int, int]]] = []
+
+    def note(tmp: Path, dest: Path) -> None:
+        if not os.path.lexists(dest):
+            st = os.stat(tmp)
+            created.append((dest, (st.st_dev, st.st_ino)))
+
     try:
-        yield
+        with staged(Stage(before_replace=note)):
+            yield
     except typer.Exit:
         raise
     except BaseException:
-        for p in new:
+        for p, ident in created:
             with contextlib.suppress(OSError):
-                if p.is_file():
+                st = os.lstat(p)
+                if (st.st_dev, st.st_ino) == ident:
                     p.unlink()
         raise
 

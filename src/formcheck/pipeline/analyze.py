@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from formcheck.analysis.confidence import Confidence, Level, exercise_confidence, rep_confidence
 from formcheck.analysis.exercise import Exercise, classify
 from formcheck.analysis.kinematics import Kinematics, compute
 from formcheck.analysis.reps import Rep, segment
@@ -40,6 +41,9 @@ class Analysis:
     scores: tuple[float | None, ...]
     focus: Focus | None
     warnings: tuple[str, ...]
+    # How sure each call is, with reasons (formcheck.analysis.confidence); empty/high when built by hand.
+    exercise_confidence: Confidence = field(default_factory=lambda: Confidence(Level.HIGH))
+    rep_confidence: tuple[Confidence, ...] = ()
 
     @property
     def full_reps(self) -> tuple[Rep, ...]:
@@ -111,6 +115,8 @@ def analyze_track(track: PoseTrack, cfg: Config | None = None) -> Analysis:
         scores=scores,
         focus=focus(full_checks, weights),
         warnings=tuple(_warnings(track, k, exercise)),
+        exercise_confidence=exercise_confidence(k, reps, exercise),
+        rep_confidence=tuple(rep_confidence(k, r) for r in reps),
     )
 
 

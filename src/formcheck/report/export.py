@@ -58,6 +58,7 @@ def rep_dict(a: Analysis, i: int, rep: Rep) -> dict[str, Any]:
         "frames": {"start": rep.start, "top": rep.top, "end": rep.end},
         "measurements": {name: _num(getattr(k, series)[rep.top], 2) for name, series in TOP_MEASURES.items()},
         "score": a.scores[i],
+        "confidence": a.rep_confidence[i].to_dict() if i < len(a.rep_confidence) else None,
         "checks": [c.to_dict() for c in a.checks[i]],
     }
 
@@ -91,6 +92,7 @@ def build(a: Analysis) -> dict[str, Any]:
         "height": tr.height,
         "person_detected_fraction": _num(float(tr.detected.mean()) if len(tr) else 0.0),
         "exercise": a.exercise.value,
+        "exercise_confidence": a.exercise_confidence.to_dict(),
         "view": a.k.view.value,
         "reps": [rep_dict(a, i, r) for i, r in enumerate(a.reps)],
         "summary": summary,

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from formcheck import __version__
-from formcheck.apps.batch.inputs import Job, sha256_file
+from formcheck.apps.batch.inputs import STATE_DIR, Job, sha256_file
 from formcheck.config import Config
 from formcheck.errors import ExitCode, FormcheckError
 
 OnResult = Callable[["Record"], None]
-
+TEMP_DIR = "tmp"  # below STATE_DIR
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,12 @@ class Settings:
     html: bool = False
     annotate: bool = False
     key: str = ""
+    config_file: Path | None = None  # where `config` was read from: never to be overwritten
 
     @classmethod
     def create(cls, out: str | os.PathLike[str], config: Config | None = None, model: Path | None = None,
-               csv: bool = False, html: bool = False, annotate: bool = False) -> Settings:
+               csv: bool = False, html: bool = False, annotate: bool = False,
+               config_file: str | os.PathLike[str] | None = None) -> Settings:
         from formcheck.pose.model import MODEL_SHA256
 
         config = _one_worker(config or Config())
@@ -44,7 +46,12 @@ class Settings:
         payload = {"config": dataclasses.asdict(config), "model": model_id, "csv": csv, "html": html,
                    "annotate": annotate, "formcheck": __version__}
         key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-        return cls(Path(out), config, model, csv, html, annotate, key)
+        return cls(Path(out), config, model, csv, html, annotate, key,
+                   None if config_file is None else Path(config_file))
+
+    @property
+    def temp_dir(self) -> Path:
+        return self.out / STATE_DIR / TEMP_DIR
 
 
 def _one_worker(config: Config) -> Config:
@@ -66,7 +73,7 @@ class Record:
 
     name: str
     source: str
-    status: str  # ok | nothing_to_score | error | not_done
+    status: str  # ok | nothing_to_score | error | not_done; in a record file also `writing`
     code: int  # ExitCode of this file alone
     message: str = ""
     sha256: str = ""
@@ -79,6 +86,7 @@ class Record:
     seconds: float = 0.0  # wall time of this file (kept out of the JSON report on purpose)
     reused: bool = False  # complete from an earlier run, skipped this time
     detail: str = ""  # traceback of an internal error, for --debug
+    owned: tuple[tuple[str, str], ...] = ()  # (output, sha256 of what the batch wrote there): see Ledger
 
     @property
     def failed(self) -> bool:

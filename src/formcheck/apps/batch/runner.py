@@ -3,13 +3,20 @@
 Layout of the output folder DIR:
     DIR/<name>.json (+ .csv / .html / .mp4)   the same report as `formcheck VIDEO`
     DIR/summary.csv, DIR/index.html           one row per input with its status
-    DIR/.formcheck-batch/<name>.json          the record that makes a result complete
+    DIR/.formcheck-batch/<name>.json          the record of a name: what was written, complete or not
+    DIR/.formcheck-batch/overview.sha256      the same for summary.csv and index.html
+    DIR/.formcheck-batch/tmp/                 temp files while writing (removed by the next run)
 
-A result counts as complete only once its record is written (last, atomically) and names the
-sha256 of the input and the settings key; a rerun skips exactly those, so a kill at any moment
-costs at most the files in flight. The per-file function is the same for every engine
-(`batch_engines`: local processes or Ray tasks), so their reports are identical. Inputs and
-names: `batch_inputs`; summary.csv and index.html: `batch_summary`.
+A result counts as complete only once its record is written (last, atomically) with status ok
+and names the sha256 of the input and the settings key; a rerun skips exactly those, so a kill
+at any moment costs at most the files in flight. The per-file function is the same for every
+engine (`batch_engines`: local processes or Ray tasks), so their reports are identical. Inputs
+and names: `batch_inputs`; summary.csv and index.html: `batch_summary`.
+
+Delete policy: the batch writes only into a folder that is new, empty or made by a batch
+(`check_out`), and it replaces or deletes a file there only while the file's content is one it
+wrote: each output's sha256 is in its record (`atomic.Ledger`) before the output gets its name.
+Its temp files live in its own folder; nothing else in DIR is ever touched.
 """
 
 from __future__ import annotations
@@ -18,27 +25,35 @@ import contextlib
 import dataclasses
 import json
 import os
-import re
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from formcheck.apps.batch.engines import get_engine
-from formcheck.apps.batch.inputs import TRACK_EXTS, Job, discover, make_jobs, sha256_file
+from formcheck.apps.batch.inputs import (
+    STATE_DIR,
+    TRACK_EXTS,
+    Job,
+    check_out,
+    check_overlap,
+    clean_temps,
+    discover,
+    locked,
+    make_jobs,
+    own_files,
+    sha256_file,
+)
 from formcheck.apps.batch.records import BatchResult, OnResult, Record, Settings
-from formcheck.apps.batch.summary import write_summary
+from formcheck.apps.batch.summary import OVERVIEW, overview_ledger, write_summary
 from formcheck.errors import ExitCode, FormcheckError, OutputError
-from formcheck.util.atomic import write_text
+from formcheck.util.atomic import Ledger, staged, write_text
 
-__all__ = ["BatchResult", "Job", "Record", "Settings", "discover", "make_jobs", "run_batch", "run_job"]
+__all__ = ["STATE_DIR", "BatchResult", "Job", "Record", "Settings", "discover", "make_jobs", "run_batch", "run_job"]
 
-STATE_DIR = ".formcheck-batch"
 DONE = frozenset({"ok", "nothing_to_score"})
-# atomic_path's temp names: ".<stem>.<8 random chars><suffix>"
-_TEMP = re.compile(r"^\..+\.[a-z0-9_]{8}\.[A-Za-z0-9]+$")
 
 # ---- one file --------------------------------------------------------------------------------
 
@@ -51,28 +66,44 @@ def run_job(job: Job, s: Settings) -> Record:
     t0 = time.perf_counter()
     base: dict[str, Any] = {"name": job.name, "source": str(job.path), "settings": s.key}
     digest = ""
+    ledger = _job_ledger(job, s)
     try:
+        ledger.check(planned(job, s))  # a file of someone else's in the way: fail now, before any work
         digest = sha256_file(job.path)
         analysis = analyze_path(job.path, s.config, s.model)
         report = build(analysis)
-        outputs, notes = _write_outputs(job, s, analysis, report)
+        with staged(ledger.stage()):
+            outputs, notes = _write_outputs(job, s, analysis, report)
+        ledger.discard(keep=outputs)  # this name's own outputs from other settings (a CSV no longer asked for)
+        ledger.settle(outputs)
         nothing = report["exercise"] == "none"
         rec = Record(
             **base, status="nothing_to_score" if nothing else "ok",
             code=int(ExitCode.NOTHING_TO_SCORE if nothing else ExitCode.OK),
             message="; ".join([*report["warnings"], *notes]), sha256=digest, outputs=tuple(outputs),
             exercise=report["exercise"], reps=report["summary"]["reps"],
-            mean_score=report["summary"]["mean_score"], frames=report["frames"],
+            mean_score=report["summary"]["mean_score"], frames=report["frames"], owned=ledger.pairs(),
         )
-        write_text(_record_path(s.out, job.name), json.dumps(dataclasses.asdict(rec), indent=1) + "\n")
+        _write_record(s, rec)
         return dataclasses.replace(rec, seconds=round(time.perf_counter() - t0, 3))
     except FormcheckError as exc:
         rec = Record(**base, status="error", code=int(exc.code), message=str(exc), sha256=digest)
     except Exception as exc:
         rec = Record(**base, status="error", code=int(ExitCode.INTERNAL), sha256=digest,
                      message=f"internal error: {type(exc).__name__}: {exc}", detail=traceback.format_exc())
-    forget(s.out, job.name)  # what is there describes other content or settings
+    with contextlib.suppress(OSError, FormcheckError):
+        _forget(job, s, ledger)  # what is there describes other content or settings
     return dataclasses.replace(rec, seconds=round(time.perf_counter() - t0, 3))
+
+
+def planned(job: Job, s: Settings) -> list[str]:
+    """The outputs `run_job` writes for `job`, relative to the output folder."""
+    from formcheck.pose.track import is_track_file
+
+    exts = [".json", *[e for flag, e in ((s.csv, ".csv"), (s.html, ".html")) if flag]]
+    if s.annotate and not is_track_file(job.path):
+        exts.append(".mp4")
+    return [f"{job.name}{e}" for e in exts]
 
 
 def _write_outputs(job: Job, s: Settings, analysis: Any, report: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -106,11 +137,37 @@ def _record_path(out: Path, name: str) -> Path:
     return out / STATE_DIR / f"{name}.json"
 
 
-def forget(out: Path, name: str) -> None:
-    """Remove a name's record first (so it is no longer complete), then its outputs."""
-    _record_path(out, name).unlink(missing_ok=True)
-    for ext in (".json", ".csv", ".html", ".mp4"):
-        Path(f"{out / name}{ext}").unlink(missing_ok=True)
+def _read_record(path: Path) -> Record | None:
+    try:
+        rec = Record(**json.loads(path.read_text(encoding="utf-8")))
+        return dataclasses.replace(rec, outputs=tuple(rec.outputs), owned=tuple((str(a), str(b)) for a, b in rec.owned))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _write_record(s: Settings, rec: Record) -> None:
+    write_text(_record_path(s.out, rec.name), json.dumps(dataclasses.asdict(rec), indent=1) + "\n",
+               temp_dir=s.temp_dir)
+
+
+def _job_ledger(job: Job, s: Settings) -> Ledger:
+    """What earlier runs wrote for this name; saved as a `writing` record before each new output."""
+    prev = _read_record(_record_path(s.out, job.name))
+
+    def save(ledger: Ledger) -> None:
+        _write_record(s, Record(job.name, str(job.path), "writing", int(ExitCode.INTERRUPTED),
+                                "being written, or interrupted", settings=s.key, owned=ledger.pairs()))
+
+    return Ledger(s.out, prev.owned if prev else (), save, s.temp_dir)
+
+
+def _forget(job: Job, s: Settings, ledger: Ledger) -> None:
+    """A failed name: mark its record incomplete, delete the outputs the batch wrote for it (only
+    those, and only while unchanged), then drop the record."""
+    if ledger.shas:
+        ledger.save()
+        ledger.discard()
+    _record_path(s.out, job.name).unlink(missing_ok=True)
 
 
 
@@ -118,12 +175,9 @@ def completed(jobs: Sequence[Job], s: Settings, workers: int = 4) -> dict[str, R
     """Records of the jobs whose result is complete for the same input content and settings."""
     candidates: list[tuple[Job, Record]] = []
     for job in jobs:
-        try:
-            rec = Record(**json.loads(_record_path(s.out, job.name).read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError):
-            continue
-        rec = dataclasses.replace(rec, outputs=tuple(rec.outputs))
-        if rec.status in DONE and rec.settings == s.key and all((s.out / o).is_file() for o in rec.outputs):
+        rec = _read_record(_record_path(s.out, job.name))
+        if (rec is not None and rec.status in DONE and rec.settings == s.key
+                and all((s.out / o).is_file() for o in rec.outputs)):
             candidates.append((job, rec))
 
     def digest(job: Job) -> str:
@@ -140,38 +194,14 @@ def completed(jobs: Sequence[Job], s: Settings, workers: int = 4) -> dict[str, R
     }
 
 
-def clean_temps(out: Path) -> int:
-    """Delete temp files a killed run left behind (complete results are never temp files)."""
-    n = 0
-    for root, _dirs, files in os.walk(out):
-        for f in files:
-            if _TEMP.match(f):
-                (Path(root) / f).unlink(missing_ok=True)
-                n += 1
-    return n
+def _protected(jobs: Sequence[Job], s: Settings) -> list[tuple[str, Path]]:
+    from formcheck.pose.model import default_model_path
 
-
-@contextlib.contextmanager
-def locked(out: Path) -> Iterator[None]:
-    """One batch at a time per output folder (the lock dies with the process, even on kill -9)."""
-    state = out / STATE_DIR
-    try:
-        state.mkdir(parents=True, exist_ok=True)
-        fh = open(state / "lock", "a+")  # noqa: SIM115 (held for the whole batch)
-    except OSError as exc:
-        raise OutputError(f"cannot write to {out}: {exc.strerror or exc}") from exc
-    try:
-        try:
-            import fcntl
-
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except ImportError:  # Windows: no advisory lock, run unguarded
-            pass
-        except OSError as exc:
-            raise OutputError(f"another formcheck batch is writing to {out}; wait or choose another --out") from exc
-        yield
-    finally:
-        fh.close()
+    files = [("the input", j.path) for j in jobs]
+    if s.config_file is not None:
+        files.append(("the --config file", s.config_file))
+    files.append(("the model", s.model if s.model is not None else default_model_path()))
+    return files
 
 
 # ---- the batch -------------------------------------------------------------------------------
@@ -193,9 +223,16 @@ def run_batch(
     """
     run = get_engine(engine)  # an unknown or missing engine fails before any work
     workers = max(1, workers or os.cpu_count() or 1)
-    jobs = make_jobs(discover(inputs, s.out))
+    check_out(s.out)  # a folder of other files (`.`, `~`, the videos' own) is refused
+    jobs = make_jobs(discover(inputs, s.out, own_files(s.out)))
+    check_overlap(s.out, [*(o for j in jobs for o in planned(j, s)), *OVERVIEW], _protected(jobs, s))
     with locked(s.out):
         clean_temps(s.out)
+        overview = overview_ledger(s.out, s.temp_dir)
+        try:
+            overview.check(OVERVIEW)
+        except OutputError as exc:
+            raise FormcheckError(str(exc), ExitCode.USAGE) from None
         records = completed(jobs, s, workers)
         todo = [j for j in jobs if j.name not in records]
         if any(j.path.suffix.lower() not in TRACK_EXTS for j in todo):
@@ -225,7 +262,7 @@ def run_batch(
             rows = tuple(records.get(j.name) or Record(j.name, str(j.path), "not_done", int(ExitCode.INTERRUPTED),
                                                        "interrupted before this file was scored") for j in jobs)
             result = BatchResult(rows, s.out, interrupted)
-            write_summary(result)
+            write_summary(result, overview)
     return result
 
 

@@ -1,24 +1,58 @@
-"""The batch's overview: summary.csv (one row per input) and index.html linking every report."""
+"""The batch's overview: summary.csv (one row per input) and index.html linking every report.
+
+Both are ledgered like every output (`atomic.Ledger`, kept in STATE_DIR/overview.sha256): the
+batch replaces them only while they are as it wrote them.
+"""
 
 from __future__ import annotations
 
 import csv
 import html
 import io
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from formcheck.util.atomic import write_text
+from formcheck.apps.batch.inputs import STATE_DIR
+from formcheck.util.atomic import Ledger, staged, write_text
 
 if TYPE_CHECKING:
     from formcheck.apps.batch.records import BatchResult
 
 
+OVERVIEW = ("summary.csv", "index.html")  # the batch's own files at the top of the output folder
 SUMMARY_FIELDS = ["name", "source", "status", "exit_code", "message", "exercise", "reps", "mean_score",
                   "frames", "seconds", "report", "reused", "sha256"]
 
 
-def write_summary(result: BatchResult) -> None:
+_LEDGER = "overview.sha256"  # not "<name>.json": no input's record can take this name
+
+
+def overview_ledger(out: Path, temp_dir: Path | None = None) -> Ledger:
+    """What earlier runs wrote as summary.csv and index.html (sha256 of each version)."""
+    path = out / STATE_DIR / _LEDGER
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    pairs = [(rel, sha) for sha, _, rel in (line.partition("  ") for line in lines) if rel in OVERVIEW]
+
+    def save(ledger: Ledger) -> None:  # the format of `sha256sum`, so `sha256sum -c` checks it
+        write_text(path, "".join(f"{sha}  {rel}\n" for rel, sha in ledger.pairs()), temp_dir=temp_dir)
+
+    return Ledger(out, pairs, save, temp_dir)
+
+
+def write_summary(result: BatchResult, ledger: Ledger | None = None) -> None:
+    """Write both files; with a ledger, only over versions it wrote, and note the new ones."""
+    ledger = ledger or overview_ledger(result.out)
+    with staged(ledger.stage()):
+        _write(result)
+    ledger.settle(OVERVIEW)
+    ledger.save()
+
+
+def _write(result: BatchResult) -> None:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(SUMMARY_FIELDS)
@@ -26,8 +60,9 @@ def write_summary(result: BatchResult) -> None:
         w.writerow([r.name, r.source, r.status, r.code, r.message, r.exercise, "" if r.reps is None else r.reps,
                     "" if r.mean_score is None else r.mean_score, r.frames or "", r.seconds or "",
                     r.outputs[0] if r.outputs else "", str(r.reused).lower(), r.sha256])
-    write_text(result.out / "summary.csv", buf.getvalue())
-    write_text(result.out / "index.html", index_html(result))
+    summary_csv, index = OVERVIEW
+    write_text(result.out / summary_csv, buf.getvalue())
+    write_text(result.out / index, index_html(result))
 
 
 _STATUS_COLOUR = {"ok": "#1a7f37", "nothing_to_score": "#9a6700", "error": "#cf222e", "not_done": "#6e7781"}

@@ -104,6 +104,12 @@ class OnlineReps:
     def __init__(self, cfg: RepsConfig | None = None, live: LiveConfig | None = None, max_gap_s: float = 0.3) -> None:
         self.cfg, self.live, self.max_gap_s = cfg or RepsConfig(), live or LiveConfig(), max_gap_s
         self.reps: list[Rep] = []
+        # File mode's hysteresis, online: reps within the noise of a threshold wait here until
+        # the set shows a rep past every threshold, then are announced with it (and count from
+        # then on). Online, a rep's evidence is measured on the causal (One Euro) signal and on
+        # the window so far, which reads lower than file mode's zero-phase one, so the bar is
+        # the threshold itself (margin 0) rather than the far edge of the noise band.
+        self._pending: list[Rep] = []
         self.reset()
 
     def reset(self) -> None:
@@ -185,12 +191,17 @@ class OnlineReps:
     def _confirm(self, k: Kinematics, i: int, back_down: bool) -> list[Rep]:
         a, last_top = self._a, self.reps[-1].top if self.reps else -1
         window = slice_kinematics(k, a, i + 1, self.max_gap_s)
-        new = [_shift(r, a) for r in segment(window, self.cfg)]
+        new = [_shift(r, a) for r in segment(window, self.cfg, engaged=True)]
         new = [r for r in new if r.top > last_top and "ends mid-rep" not in r.reason]
         if back_down and new and new[-1].end < i:
             # Back at the previous bottom's end level: file mode's end (which it measures from
             # the next bottom, not seen yet). Window-based, segment would put it mid-descent.
             new[-1] = replace(new[-1], end=i, end_s=float(k.t[i]))
+        if not self.reps and not any(r.margin >= 0.0 for r in self._pending + new):
+            self._pending += new  # nothing sure yet in this set: wait
+            new = []
+        elif not self.reps:
+            new, self._pending = self._pending + new, []
         if new:  # a rep short of the set's usual range so far is partial; earlier reps stay as told
             new = mark_short(self.reps + new, self.cfg)[len(self.reps) :]
             self.reps += new
