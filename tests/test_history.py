@@ -29,6 +29,11 @@ BRIDGE = SHIPPED / "glute_bridge_BE-PROJECTS2018_GroupNo23.npz"
 SQUAT = SHIPPED / "not_a_thrust_squat_BE-PROJECTS2018.npz"
 
 
+@pytest.fixture(autouse=True)
+def _no_user_db(tmp_path, monkeypatch):
+    monkeypatch.setenv("FORMCHECK_DB", str(tmp_path / "default.sqlite"))  # never the user's own history
+
+
 @pytest.fixture(scope="module")
 def scored():
     """name -> (report, measured curve), each shipped track scored once."""
