@@ -19,7 +19,7 @@ import importlib
 import sys
 
 # subcommand -> module exposing a typer `app`
-SUBCOMMANDS = {"batch": "batch", "live": "live", "rules": "rules"}
+SUBCOMMANDS = {"batch": "batch", "live": "live", "rules": "rules", "history": "history", "compare": "compare"}
 
 
 def main(argv: list[str] | None = None) -> None:

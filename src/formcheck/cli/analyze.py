@@ -58,6 +58,12 @@ def analyze(
     ] = None,
     config: ConfigOption = None,
     model: ModelOption = None,
+    lifter: Annotated[str | None, typer.Option("--lifter", help="Save the set to this lifter's training history "
+                                               "(formcheck history).", metavar="NAME")] = None,
+    load: Annotated[float | None, typer.Option("--load", help="With --lifter: the load, kg.", metavar="KG")] = None,
+    rpe: Annotated[float | None, typer.Option("--rpe", help="With --lifter: effort, RPE 1-10.")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="With --lifter: a note on the set.")] = None,
+    db: Annotated[Path | None, typer.Option("--db", help="With --lifter: the history db.", metavar="PATH")] = None,
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -75,6 +81,10 @@ def analyze(
         with _progress(quiet) as progress:
             analysis = analyze_path(video, cfg, model, progress)
         report = build(analysis)
+        from formcheck.apps.history import record_run
+
+        record_run(video, analysis, report, lifter=lifter, db=db, load_kg=load, rpe=rpe, note=note,
+                   report_path=json_out, say=None if quiet else err.print)
         if save_poses is not None:
             analysis.track.save(save_poses)
         if json_out == "-":
