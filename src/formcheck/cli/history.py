@@ -68,7 +68,7 @@ def show(
     if ctx.invoked_subcommand is not None:
         return
     from formcheck.apps.history import page, views
-    from formcheck.atomic import write_text
+    from formcheck.util.atomic import write_text
 
     with user_errors(debug):
         sets = _sets(db, lifter)
@@ -182,7 +182,7 @@ def delete(set_id: Annotated[int | None, typer.Option("--set", help="The set's i
 def export(path: Annotated[str, typer.Argument(metavar="PATH")], db: DbOption = None,
            debug: DebugOption = False) -> None:
     from formcheck.apps.history import sets
-    from formcheck.atomic import write_text
+    from formcheck.util.atomic import write_text
 
     with user_errors(debug), _store(db, create=False) as store:
         text = json.dumps(sets.export(store), ensure_ascii=False, indent=1) + "\n"

@@ -35,7 +35,7 @@ def record_report(
     """Save one set; the same source content (sha256) or, without it, the same report source,
     duration and frames updates that set. Returns (set id, created). Raises FormcheckError."""
     if sha256 is None and source_path is not None and os.path.isfile(source_path):
-        from formcheck.atomic import sha256_of
+        from formcheck.util.atomic import sha256_of
 
         sha256 = sha256_of(source_path)
     rec = from_report(report, sha256=sha256, recorded_at=recorded_at, source_path=source_path,

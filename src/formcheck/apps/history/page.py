@@ -123,6 +123,6 @@ def compare_page(a: dict[str, Any], b: dict[str, Any]) -> str:
 
 
 def write(path: str | os.PathLike[str], text: str) -> None:
-    from formcheck.atomic import write_text
+    from formcheck.util.atomic import write_text
 
     write_text(path, text)

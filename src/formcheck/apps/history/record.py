@@ -49,11 +49,11 @@ class SetRecord:
 def adapt(path: str | os.PathLike[str] | None = None, analysis: Any = None,
           config: str | os.PathLike[str] | None = None) -> tuple[dict[str, Any], Curve]:
     """THE adapter: score `path` (video or .npz track), or take `analysis`; (report, curve)."""
-    from formcheck.report import build
+    from formcheck.report.export import build
 
     if analysis is None:
         from formcheck.config import load_config
-        from formcheck.pipeline import analyze_path
+        from formcheck.pipeline.analyze import analyze_path
 
         analysis = analyze_path(Path(path), load_config(Path(config) if config else None))  # type: ignore[arg-type]
     return build(analysis), downsample(analysis.k.t, analysis.k.hip_ext)
