@@ -8,9 +8,14 @@ import numpy as np
 import pytest
 
 from builders import kinematics, sine_reps
-from formcheck.analysis.confidence import Level, exercise_confidence, rep_confidence
+from formcheck.analysis.confidence import Confidence, Level, exercise_confidence, rep_confidence
 from formcheck.analysis.exercise import Exercise, classify
+from formcheck.analysis.kinematics import View
 from formcheck.analysis.reps import segment
+from formcheck.pipeline.scoring import focus, rep_score
+from formcheck.rules import rule_classes
+from formcheck.rules.base import Verdict
+from rule_builders import build, context
 
 
 def _set(**over):
@@ -63,3 +68,50 @@ def test_none_is_high_when_nothing_looked_like_a_thrust():
     k, _ = _set(lift=np.zeros(len(sine_reps(3)[0])))
     assert segment(k) == []
     assert exercise_confidence(k, [], Exercise.NONE).level == Level.HIGH
+
+
+# --- verdicts: how sure each one is, and what a doubtful one costs ------------------------------
+
+
+
+def _check(rule: str, **kw):
+    k, reps = build(**kw)
+    return rule_classes()[rule]().check(context(k, reps))
+
+
+@pytest.mark.parametrize(
+    ("top", "verdict", "level"),
+    [(180.0, Verdict.PASS, Level.HIGH), (166.0, Verdict.PASS, Level.MEDIUM), (163.0, Verdict.WARN, Level.MEDIUM),
+     (158.0, Verdict.WARN, Level.HIGH), (151.0, Verdict.WARN, Level.MEDIUM), (140.0, Verdict.FAIL, Level.HIGH)],
+    ids=["clear-pass", "just-past", "just-short", "clear-warn", "near-fail", "clear-fail"],
+)
+def test_a_verdict_within_the_noise_of_a_threshold_is_medium(top, verdict, level):
+    c = _check("full_lockout", tops=(top,))
+    assert (c.verdict, c.confidence.level) == (verdict, level)
+    assert (level == Level.MEDIUM) == any("within 3° of the threshold" in r for r in c.confidence.reasons)
+
+
+def test_a_profile_angle_in_an_oblique_view_says_so():
+    side = _check("vertical_shins", tops=(180.0,), knee=(90.0, 130.0), shin=(0.0, -25.0))
+    oblique = _check("vertical_shins", tops=(180.0,), knee=(90.0, 130.0), shin=(0.0, -25.0),
+                     view=View.OBLIQUE, yaw=70.0)
+    assert side.verdict == oblique.verdict == Verdict.FAIL
+    assert side.confidence.level == Level.HIGH
+    assert oblique.confidence.level == Level.MEDIUM and "oblique" in oblique.confidence.reasons[0]
+
+
+def test_not_visible_checks_carry_no_confidence():
+    c = _check("knees_out", tops=(180.0,))
+    assert c.verdict == Verdict.NOT_VISIBLE and c.to_dict()["confidence"] is None
+
+
+def test_doubtful_faults_cost_less_and_low_ones_are_no_focus():
+    sure = _check("full_lockout", tops=(140.0,))
+    medium = replace(sure, confidence=Confidence(Level.MEDIUM, ("near",)))
+    low = replace(sure, confidence=Confidence(Level.LOW, ("few frames",)))
+    ok = _check("pause_at_top", tops=(180.0,))
+    w = {"full_lockout": 1.0, "pause_at_top": 1.0}
+    assert rep_score([sure, ok], w) == 50.0
+    assert rep_score([medium, ok], w) == 75.0
+    assert rep_score([low, ok], w) == 87.5
+    assert focus([[sure]], w) is not None and focus([[low]], w) is None

@@ -60,10 +60,17 @@ class Confidence:
 
 
 def rep_confidence(k: Kinematics, rep: Rep) -> Confidence:
+    medium, low = seen_reasons(k, rep)
+    if not rep.sure:
+        medium.insert(0, f"{GATE_WORDS.get(rep.weakest, rep.weakest)} is within the noise of its threshold")
+    return Confidence.of(medium, low)
+
+
+def seen_reasons(k: Kinematics, rep: Rep) -> tuple[list[str], list[str]]:
+    """How well the camera and the tracker saw the rep: (medium reasons, low reasons). A verdict
+    on a rep seen this way is no surer than the rep itself."""
     medium: list[str] = []
     low: list[str] = []
-    if not rep.sure:
-        medium.append(f"{GATE_WORDS.get(rep.weakest, rep.weakest)} is within the noise of its threshold")
     span = slice(rep.start, rep.end + 1)
     seen = np.isfinite(k.hip_ext[span])
     n_seen, n = int(seen.sum()), max(1, rep.end - rep.start + 1)
@@ -80,7 +87,7 @@ def rep_confidence(k: Kinematics, rep: Rep) -> Confidence:
         top = slice(rep.hold_start, rep.hold_end + 1)
         if not np.all(k.feet_in_view[top]):
             medium.append("the feet were out of frame at the top")
-    return Confidence.of(medium, low)
+    return medium, low
 
 
 def exercise_confidence(k: Kinematics, reps: list[Rep], exercise: Exercise) -> Confidence:

@@ -302,6 +302,12 @@ def segment(k: Kinematics, cfg: RepsConfig | None = None, engaged: bool = False)
     return mark_short(reps, cfg)
 
 
+def tempo(rep: Rep, t: np.ndarray) -> tuple[float, float]:
+    """(ascent_s, descent_s): the lift up to the hold, the lowering from the hold to the end. The
+    same quantities the controlled-descent rule judges and every output shows."""
+    return float(t[rep.hold_start] - t[rep.start]), float(t[rep.end] - t[rep.hold_end])
+
+
 def mark_short(reps: list[Rep], cfg: RepsConfig) -> list[Rep]:
     full = [r.rom_deg for r in reps if r.full]
     if not full:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from formcheck import __version__
-from formcheck.analysis.reps import Rep
+from formcheck.analysis.reps import Rep, tempo
 from formcheck.pipeline.analyze import Analysis
 from formcheck.util.atomic import write_text
 
@@ -53,8 +53,8 @@ def rep_dict(a: Analysis, i: int, rep: Rep) -> dict[str, Any]:
         "rom": _num(rep.rom_deg, 1),
         "rom_unit": "deg",
         "lift": _num(rep.lift),
-        "ascent_s": _num(rep.top_s - rep.start_s),
-        "descent_s": _num(rep.end_s - rep.top_s),
+        "ascent_s": _num(tempo(rep, k.t)[0]),
+        "descent_s": _num(tempo(rep, k.t)[1]),
         "frames": {"start": rep.start, "top": rep.top, "end": rep.end},
         "measurements": {name: _num(getattr(k, series)[rep.top], 2) for name, series in TOP_MEASURES.items()},
         "score": a.scores[i],
@@ -120,25 +120,38 @@ CSV_FIELDS = [
     "hold_s",
     "rom",
     "lift",
+    "ascent_s",
+    "descent_s",
     "score",
+    "confidence",
 ]
 
 
+def _cell(r: dict[str, Any], f: str) -> Any:
+    return (r.get(f) or {}).get("level", "") if f == "confidence" else r[f]
+
+
 def to_csv(report: dict[str, Any]) -> str:
-    """One row per rep; one column per rule with its verdict."""
-    rules: list[str] = []
+    """One row per rep; per rule its verdict, the value it judged (unit in the header) and how
+    sure the verdict is: the same quantity the terminal, HTML and overlay show."""
+    rules: dict[str, str] = {}  # rule -> unit
     for r in report["reps"]:
         for c in r["checks"]:
-            if c["rule"] not in rules:
-                rules.append(c["rule"])
+            rules.setdefault(c["rule"], c["unit"])
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_FIELDS + rules)
+    per_rule = [col for name, unit in rules.items()
+                for col in (name, f"{name}_value_{unit.replace(' ', '_')}", f"{name}_confidence")]
+    w.writerow(CSV_FIELDS + per_rule)
     for r in report["reps"]:
-        verdicts = {c["rule"]: c["verdict"] for c in r["checks"]}
+        checks = {c["rule"]: c for c in r["checks"]}
         row = [report["source"], report["exercise"], report["view"]]
-        row += [r[f] for f in CSV_FIELDS[3:]]
-        w.writerow(row + [verdicts.get(name, "") for name in rules])
+        row += [_cell(r, f) for f in CSV_FIELDS[3:]]
+        for name in rules:
+            c = checks.get(name)
+            conf = (c.get("confidence") or {}).get("level", "") if c and c["verdict"] != "not_visible" else ""
+            row += [c["verdict"], "" if c["value"] is None else c["value"], conf] if c else ["", "", ""]
+        w.writerow(row)
     return buf.getvalue()
 
 

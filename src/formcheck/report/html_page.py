@@ -51,7 +51,8 @@ tr.partial td{color:var(--mute)}ul.checks{list-style:none;margin:0;padding:0}ul.
 .pill{display:inline-block;min-width:1.4em;text-align:center;border-radius:1em;color:#fff;font-weight:700;
 margin-right:.4em;font-size:.85em}.pass{background:var(--pass)}.warn{background:var(--warn)}
 .fail{background:var(--fail)}.not_visible{background:var(--na)}li.v-not_visible{color:var(--mute)}
-.val{color:var(--mute);font-size:.9em}.cue{margin:.3em 0 0}.note{color:var(--mute);font-style:italic}
+.val{color:var(--mute);font-size:.9em}.unsure{display:block;font-size:.85em;color:#8a5a00}
+.unsure.low{color:#a33}.cue{margin:.3em 0 0}.note{color:var(--mute);font-style:italic}
 footer{color:var(--mute);font-size:.85em;margin-top:2em}
 @media (max-width:760px){table#reps thead{display:none}table#reps tr{display:block;border-top:1px solid var(--line)}
 table#reps td{display:block;border:0;padding:4px 12px}td img{width:100%}}
@@ -140,13 +141,18 @@ def _summary(report: dict[str, Any]) -> str:
 
 
 def _check_li(c: dict[str, Any]) -> str:
+    """The verdict with the value the rule judged, named in words (the rule's own `detail`), and
+    how sure it is: the same quantity the terminal, CSV, JSON and overlay show."""
     v = c["verdict"]
-    unit = "°" if c["unit"] == "deg" else f" {e(c['unit'])}"
-    val = "" if c["value"] is None else f' <span class="val">{c["value"]:.3g}{unit}</span>'
-    tip = c["detail"] or c["threshold"]
+    val = f' <span class="val">{e(c["detail"])}</span>' if c["detail"] else ""
+    conf = c.get("confidence") or {}
+    unsure = ""
+    if conf.get("level") in ("medium", "low"):
+        unsure = (f' <span class="unsure {e(conf["level"])}">{e(conf["level"])} confidence: '
+                  f'{e("; ".join(conf.get("reasons", [])))}</span>')
     label = "not visible" if v == "not_visible" else v
     pill = f'<span class="pill {e(v)}" aria-label="{e(label)}">{ICON.get(v, "?")}</span>'
-    return f'<li class="v-{e(v)}" title="{e(tip)}">{pill}{e(c["title"])}{val}</li>'
+    return f'<li class="v-{e(v)}" title="{e(c["threshold"])}">{pill}{e(c["title"])}{val}{unsure}</li>'
 
 
 def _rep_row(r: dict[str, Any], thumb: str | None) -> str:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, ClassVar
 
 import numpy as np
 
+from formcheck.analysis.confidence import Confidence, Level, seen_reasons
 from formcheck.analysis.exercise import Exercise
 from formcheck.analysis.kinematics import Kinematics, View
 from formcheck.analysis.reps import Rep
@@ -47,8 +48,14 @@ class CheckResult:
     threshold: str  # human-readable thresholds, e.g. "pass ≤ 15°, fail > 25°"
     cue: str  # one sentence for the lifter ("" when the check passed)
     source: str  # seed ids, e.g. "S4, S3"
-    detail: str = ""  # why not visible, or what exactly was measured
+    detail: str = ""  # why not visible, or the judged value named in words ("knee 131° at the top")
     landmarks: tuple[int, ...] = ()  # body part to highlight when it is a fault
+    # How sure the verdict is (Rule.qualify): near a threshold, an oblique view, a rep poorly seen.
+    confidence: Confidence = field(default_factory=lambda: Confidence(Level.HIGH))
+
+    @property
+    def sure(self) -> bool:
+        return self.confidence.level == Level.HIGH
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +68,7 @@ class CheckResult:
             "cue": self.cue,
             "source": self.source,
             "detail": self.detail,
+            "confidence": None if self.verdict == Verdict.NOT_VISIBLE else self.confidence.to_dict(),
         }
 
 
@@ -177,7 +185,35 @@ class Rule(ABC):
 
     def check(self, ctx: RepContext) -> CheckResult:
         reason = self.view_problem(ctx.k)
-        return self.not_visible(reason) if reason else self.measure(ctx)
+        if reason:
+            return self.not_visible(reason)
+        result = self.measure(ctx)
+        return result if result.verdict == Verdict.NOT_VISIBLE else self.qualify(ctx, result)
+
+    def qualify(self, ctx: RepContext, result: CheckResult) -> CheckResult:
+        """The verdict's confidence, with the reasons in words: the value within the measure's
+        noise of a threshold (another run could land on the other side), a profile angle read
+        in an oblique view (foreshortened), or a rep the camera saw poorly."""
+        medium, low = seen_reasons(ctx.k, ctx.rep)
+        near = self.near_threshold(result.value)
+        if near:
+            medium.insert(0, near)
+        if self.view in (ViewNeed.SIDE, ViewNeed.PROFILE) and not ctx.k.view.is_side:
+            yaw = ctx.k.yaw_deg
+            medium.append(f"oblique view (camera {yaw:.0f}° round from the front): the angle is foreshortened")
+        return replace(result, confidence=Confidence.of(medium, low))
+
+    def near_threshold(self, value: float | None) -> str:
+        """"" unless `value` is within the measure's noise (NOISE by unit) of a ladder threshold."""
+        noise = NOISE.get(self.unit)
+        if self.ladder is None or value is None or noise is None or not math.isfinite(value):
+            return ""
+        for limit in (self.ladder.pass_limit, self.ladder.fail_limit):
+            at = float(getattr(self.params, limit))
+            if abs(value - at) < noise:
+                u = self.unit
+                return f"{_fmt(value, u)} is within {_fmt(noise, u)} of the threshold {_fmt(at, u)}"
+        return ""
 
     @abstractmethod
     def measure(self, ctx: RepContext) -> CheckResult:
@@ -225,6 +261,17 @@ class Rule(ABC):
             detail=detail,
             landmarks=self.landmarks,
         )
+
+
+# A measure's noise from one run to the next (tracker jitter, which frames were seen, the
+# smoothing): a value closer than this to a threshold is a medium-confidence verdict. From the
+# stability harness (bench/stability.py): hip angles at the top move 1-3° between perturbed runs.
+NOISE = {"deg": 3.0, "s": 0.1, "ratio": 0.05, "shin lengths": 0.03, "%": 5.0}
+UNIT_WORDS = {"deg": "°", "s": " s", "ratio": "×", "shin lengths": " shin lengths", "%": " %"}
+
+
+def _fmt(x: float, unit: str) -> str:
+    return f"{x:.3g}{UNIT_WORDS.get(unit, ' ' + unit)}"
 
 
 def describe_params(params: Any) -> str:

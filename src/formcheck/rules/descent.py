@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
+from formcheck.analysis.reps import tempo
 from formcheck.pose.track import L_HIP, R_HIP
 from formcheck.rules.base import CheckResult, RepContext, Rule, Verdict, came_down, went_up
 
@@ -43,8 +44,8 @@ class ControlledDescent(Rule):
         p, rep, t = self.params, ctx.rep, ctx.k.t
         if not came_down(ctx):
             return self.not_visible("the clip ends before the descent")
-        descent = float(t[rep.end] - t[rep.hold_end])
-        ascent = float(t[rep.hold_start] - t[rep.start]) if went_up(ctx) else float("nan")
+        ascent, descent = tempo(rep, t)
+        ascent = ascent if went_up(ctx) else float("nan")
         as_slow = math.isfinite(ascent) and descent >= p.min_ratio * ascent
         if descent < p.fail_below_s:
             verdict = Verdict.FAIL
