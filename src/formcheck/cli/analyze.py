@@ -167,6 +167,15 @@ def _fmt(x: float | None, spec: str = ".1f", suffix: str = "") -> str:
     return "–" if x is None else f"{x:{spec}}{suffix}"
 
 
+def _fault(c: dict[str, Any]) -> str:
+    """A fault with the value its rule judged, named ("knee 131° at the top ..."); one the tool
+    is not sure of is marked "(unsure)"."""
+    level = (c.get("confidence") or {}).get("level", "high")
+    unsure = " [dim](unsure)[/]" if level != "high" else ""
+    detail = f" [dim]— {escape(c['detail'])}[/]" if c.get("detail") else ""
+    return f"[{VERDICT_STYLE[c['verdict']]}]{escape(c['title'])}[/]{detail}{unsure}"
+
+
 def print_report(report: dict[str, Any], to_stderr: bool = False) -> None:
     console = err if to_stderr else out
     title = (
@@ -186,9 +195,7 @@ def print_report(report: dict[str, Any], to_stderr: bool = False) -> None:
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for r in report["reps"]:
         faults = [c for c in r["checks"] if c["verdict"] in ("warn", "fail")]
-        fix = (
-            ", ".join(f"[{VERDICT_STYLE[c['verdict']]}]{escape(c['title'])}[/]" for c in faults) or "[green]all good[/]"
-        )
+        fix = ", ".join(_fault(c) for c in faults) or "[green]all good[/]"
         if r["partial"]:
             fix = f"[dim]partial: {escape(r['partial_reason'])}[/]"
         table.add_row(
@@ -206,6 +213,16 @@ def print_report(report: dict[str, Any], to_stderr: bool = False) -> None:
     console.print(f"[bold]{title}[/]", soft_wrap=True)
     if report["reps"]:
         console.print(table)
+    for r in report["reps"]:
+        for c in r["checks"]:
+            conf = c.get("confidence") or {}
+            if not r["partial"] and c["verdict"] in ("warn", "fail") and conf.get("level", "high") != "high":
+                why = "; ".join(conf.get("reasons", []))
+                console.print(f"[dim]unsure: rep {r['index']} {escape(c['title'])} — {escape(why)}[/]", soft_wrap=True)
+    conf = report.get("exercise_confidence") or {}
+    if report["exercise"] != "none" and conf.get("level", "high") != "high":
+        why = "; ".join(conf.get("reasons", []))
+        console.print(f"[dim]exercise call {conf['level']} confidence: {escape(why)}[/]", soft_wrap=True)
     for w in report["warnings"]:
         console.print(f"[yellow]note:[/] {escape(w)}", soft_wrap=True)  # one line: greppable
     if report["exercise"] == "none":
