@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from formcheck.analysis.agreement import AngleAgreement, agreement
 from formcheck.analysis.confidence import Confidence, Level, exercise_confidence, rep_confidence
 from formcheck.analysis.exercise import Exercise, classify
 from formcheck.analysis.kinematics import Kinematics, compute
@@ -44,6 +45,7 @@ class Analysis:
     # How sure each call is, with reasons (formcheck.analysis.confidence); empty/high when built by hand.
     exercise_confidence: Confidence = field(default_factory=lambda: Confidence(Level.HIGH))
     rep_confidence: tuple[Confidence, ...] = ()
+    angles: tuple[AngleAgreement, ...] = ()  # per rep: 2-D and 3-D readings at the top
 
     @property
     def full_reps(self) -> tuple[Rep, ...]:
@@ -117,6 +119,7 @@ def analyze_track(track: PoseTrack, cfg: Config | None = None) -> Analysis:
         warnings=tuple(_warnings(track, k, exercise)),
         exercise_confidence=exercise_confidence(k, reps, exercise),
         rep_confidence=tuple(rep_confidence(k, r) for r in reps),
+        angles=tuple(agreement(smoothed, k, r) for r in reps),
     )
 
 

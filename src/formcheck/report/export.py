@@ -59,6 +59,7 @@ def rep_dict(a: Analysis, i: int, rep: Rep) -> dict[str, Any]:
         "measurements": {name: _num(getattr(k, series)[rep.top], 2) for name, series in TOP_MEASURES.items()},
         "score": a.scores[i],
         "confidence": a.rep_confidence[i].to_dict() if i < len(a.rep_confidence) else None,
+        "angles": a.angles[i].to_dict() if i < len(a.angles) else None,
         "checks": [c.to_dict() for c in a.checks[i]],
     }
 
