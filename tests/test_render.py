@@ -110,7 +110,8 @@ def test_the_faulty_body_part_is_highlighted_only_while_verdicts_show():
 def test_verdict_card_shows_every_visible_check():
     a = vb.analysis(n=50, width=640, height=360)
     card, _ = render.Overlay(a, 640, 360).card(0, 18)
-    assert [title for _, title in card.rows] == ["Full lockout", "Vertical shins", "Neck"]
+    # A fault names the value its rule judged (the same number the HTML, CSV and JSON show).
+    assert [title for _, title in card.rows] == ["Full lockout", "Vertical shins: 12.5°", "Neck: 12.5°"]
     assert card.notes == ("1 not visible from this angle",)
     assert " ".join(card.cue) == "Bring your feet in: knees over ankles."  # the fail before the warn
 

@@ -184,6 +184,13 @@ class BadgeCard:
     height: int
 
 
+def _row(c: CheckResult) -> str:
+    """A verdict row: a fault names the value its rule judged, and a doubtful one is marked "?"."""
+    if c.verdict == Verdict.PASS or not c.label:
+        return c.title
+    return f"{c.title}: {c.label}" + ("" if c.sure else " (?)")
+
+
 class BadgeAnnotator:
     """A rep's verdicts as coloured badges, and the cue for its worst fault."""
 
@@ -195,7 +202,7 @@ class BadgeAnnotator:
         hidden = len(checks) - len(visible)
         faults = sorted((c for c in visible if c.verdict != Verdict.PASS), key=lambda c: c.verdict != Verdict.FAIL)
         cue = note or (faults[0].cue if faults else "")
-        rows = () if note else tuple((c.verdict, c.title) for c in visible)
+        rows = () if note else tuple((c.verdict, _row(c)) for c in visible)
         notes = (f"{hidden} not visible from this angle",) if hidden and not note else ()
         size, m = self.size, self.margin
         width = max([text_size(t, size)[0] + 2 * size for _, t in rows] + [text_size(header, size, True)[0]])

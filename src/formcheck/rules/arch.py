@@ -29,6 +29,7 @@ class NoHyperextension(Rule):
     title: ClassVar[str] = "No rib flare / lower-back arch"
     source: ClassVar[str] = "S4, S2, S1, S3"
     unit: ClassVar[str] = "deg"
+    quantity: ClassVar[str] = "hip angle at the top"  # what `value` is, in words (every output names it)
     weight: ClassVar[float] = 1.5
     order: ClassVar[int] = 20  # place in reports and `formcheck rules`
     view = ViewNeed.SIDE

@@ -52,6 +52,14 @@ class CheckResult:
     landmarks: tuple[int, ...] = ()  # body part to highlight when it is a fault
     # How sure the verdict is (Rule.qualify): near a threshold, an oblique view, a rep poorly seen.
     confidence: Confidence = field(default_factory=lambda: Confidence(Level.HIGH))
+    quantity: str = ""  # what `value` is, in words: "knee at the top"
+
+    @property
+    def label(self) -> str:
+        """The judged value, named and with its unit: "knee at the top 131°" ("" if not visible)."""
+        if self.value is None:
+            return ""
+        return f"{self.quantity} {fmt_value(self.value, self.unit)}".strip()
 
     @property
     def sure(self) -> bool:
@@ -69,6 +77,8 @@ class CheckResult:
             "source": self.source,
             "detail": self.detail,
             "confidence": None if self.verdict == Verdict.NOT_VISIBLE else self.confidence.to_dict(),
+            "quantity": self.quantity,
+            "label": self.label,
         }
 
 
@@ -155,6 +165,7 @@ class Rule(ABC):
     title: ClassVar[str]
     source: ClassVar[str]
     unit: ClassVar[str]
+    quantity: ClassVar[str] = ""  # what the judged value is, in words ("knee at the top")
     weight: ClassVar[float]  # share in the rep score
     order: ClassVar[int] = 1000  # place in reports and `formcheck rules` (setup and the top first)
     Params: ClassVar[type[Any]]  # a frozen dataclass of thresholds, all with defaults
@@ -212,7 +223,7 @@ class Rule(ABC):
             at = float(getattr(self.params, limit))
             if abs(value - at) < noise:
                 u = self.unit
-                return f"{_fmt(value, u)} is within {_fmt(noise, u)} of the threshold {_fmt(at, u)}"
+                return f"{fmt_value(value, u)} is within {fmt_value(noise, u)} of the threshold {fmt_value(at, u)}"
         return ""
 
     @abstractmethod
@@ -260,6 +271,7 @@ class Rule(ABC):
             source=self.source,
             detail=detail,
             landmarks=self.landmarks,
+            quantity=self.quantity,
         )
 
 
@@ -270,8 +282,10 @@ NOISE = {"deg": 3.0, "s": 0.1, "ratio": 0.05, "shin lengths": 0.03, "%": 5.0}
 UNIT_WORDS = {"deg": "°", "s": " s", "ratio": "×", "shin lengths": " shin lengths", "%": " %"}
 
 
-def _fmt(x: float, unit: str) -> str:
+def fmt_value(x: float, unit: str) -> str:
+    """A value with its unit, as every output prints it: 131°, 0.3 s, 0.85×."""
     return f"{x:.3g}{UNIT_WORDS.get(unit, ' ' + unit)}"
+
 
 
 def describe_params(params: Any) -> str:

@@ -32,6 +32,7 @@ class TensionAtBottom(Rule):
     title: ClassVar[str] = "Tension kept at the bottom"
     source: ClassVar[str] = "S4, S1"
     unit: ClassVar[str] = "s"
+    quantity: ClassVar[str] = "time at the bottom"  # what `value` is, in words (every output names it)
     weight: ClassVar[float] = 0.5
     order: ClassVar[int] = 100  # place in reports and `formcheck rules`
     ladder = Ladder.above("warn_above_s", "fail_above_s")

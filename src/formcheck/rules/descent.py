@@ -29,6 +29,7 @@ class ControlledDescent(Rule):
     title: ClassVar[str] = "Controlled descent"
     source: ClassVar[str] = "S4, S3, S1"
     unit: ClassVar[str] = "s"
+    quantity: ClassVar[str] = "lowering"  # what `value` is, in words (every output names it)
     weight: ClassVar[float] = 0.5
     order: ClassVar[int] = 90  # place in reports and `formcheck rules`
     cue = CUE

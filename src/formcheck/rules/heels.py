@@ -38,6 +38,7 @@ class HeelsDown(Rule):
     title: ClassVar[str] = "Heels down"
     source: ClassVar[str] = "S1, S0, S3, S4"
     unit: ClassVar[str] = "shin lengths"
+    quantity: ClassVar[str] = "heel rise"  # what `value` is, in words (every output names it)
     weight: ClassVar[float] = 1.0
     order: ClassVar[int] = 50  # place in reports and `formcheck rules`
     view = ViewNeed.PROFILE

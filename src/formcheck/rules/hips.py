@@ -39,6 +39,7 @@ class HipsLevel(Rule):
     title: ClassVar[str] = "Hips level"
     source: ClassVar[str] = "S2"
     unit: ClassVar[str] = "deg"
+    quantity: ClassVar[str] = "hip-line tilt"  # what `value` is, in words (every output names it)
     weight: ClassVar[float] = 1.0
     order: ClassVar[int] = 70  # place in reports and `formcheck rules`
     view = ViewNeed.FRONT

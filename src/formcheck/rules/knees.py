@@ -37,6 +37,7 @@ class KneesOut(Rule):
     title: ClassVar[str] = "Knees out"
     source: ClassVar[str] = "S0, S4, S1"
     unit: ClassVar[str] = "ratio"
+    quantity: ClassVar[str] = "knee/ankle width"  # what `value` is, in words (every output names it)
     weight: ClassVar[float] = 1.5
     order: ClassVar[int] = 60  # place in reports and `formcheck rules`
     view = ViewNeed.FRONT

@@ -29,6 +29,7 @@ class FullLockout(Rule):
     title: ClassVar[str] = "Full lockout"
     source: ClassVar[str] = "S3, S4 (S0, S1 more lenient)"
     unit: ClassVar[str] = "deg"
+    quantity: ClassVar[str] = "hip extension at the top"  # what `value` is, in words (every output names it)
     weight: ClassVar[float] = 2.0
     order: ClassVar[int] = 10  # place in reports and `formcheck rules`
     ladder = Ladder.below("pass_min_deg", "fail_below_deg")

@@ -55,6 +55,7 @@ class NeutralNeck(Rule):
     title: ClassVar[str] = "Neutral neck"
     source: ClassVar[str] = "S1, S4, S0"
     unit: ClassVar[str] = "deg"
+    quantity: ClassVar[str] = "head tip, bottom to top"  # what `value` is, in words (every output names it)
     weight: ClassVar[float] = 1.0
     order: ClassVar[int] = 80  # place in reports and `formcheck rules`
     view = ViewNeed.PROFILE

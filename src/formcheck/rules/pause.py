@@ -27,6 +27,7 @@ class PauseAtTop(Rule):
     title: ClassVar[str] = "Pause and squeeze at the top"
     source: ClassVar[str] = "S4, S1, S0, S2, S3"
     unit: ClassVar[str] = "s"
+    quantity: ClassVar[str] = "hold at the top"  # what `value` is, in words (every output names it)
     weight: ClassVar[float] = 0.5
     order: ClassVar[int] = 30  # place in reports and `formcheck rules`
     ladder = Ladder.below("pass_min_s", "fail_below_s")

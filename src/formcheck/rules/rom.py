@@ -28,6 +28,7 @@ class ConsistentRange(Rule):
     title: ClassVar[str] = "Range of motion kept"
     source: ClassVar[str] = "S4, S3, S1"
     unit: ClassVar[str] = "%"
+    quantity: ClassVar[str] = "range vs the set's best"  # what `value` is, in words (every output names it)
     weight: ClassVar[float] = 1.0
     order: ClassVar[int] = 110  # place in reports and `formcheck rules`
     ladder = Ladder.below("pass_min_pct", "fail_below_pct")

@@ -33,6 +33,7 @@ class VerticalShins(Rule):
     title: ClassVar[str] = "Vertical shins at the top"
     source: ClassVar[str] = "S4, S0"
     unit: ClassVar[str] = "deg"
+    quantity: ClassVar[str] = "knee at the top"  # what `value` is, in words (every output names it)
     weight: ClassVar[float] = 1.5
     order: ClassVar[int] = 40  # place in reports and `formcheck rules`
     view = ViewNeed.PROFILE
