@@ -14,7 +14,7 @@ what keeps squats, deadlifts and dead bugs at zero reps.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -24,13 +24,16 @@ from formcheck.analysis.smoothing import runs
 
 @dataclass(frozen=True)
 class RepsConfig:
-    min_rom_deg: float = 15.0  # hip-extension rise (and fall) that makes a cycle a rep, degrees
-    min_lift: float = 0.15  # hip rise from bottom to top, torso lengths
-    lift_band: float = 0.05  # ... judged with this margin either side (see reps.margins)
+    # Allowed ranges: field metadata "range", else by unit (formcheck.util.params).
+    # Hip-extension rise (and fall) that makes a cycle a rep, degrees.
+    min_rom_deg: float = field(default=15.0, metadata={"range": (0, 180)})
+    # Hip rise from bottom to top, torso lengths, judged with lift_band either side (reps.margins).
+    min_lift: float = field(default=0.15, metadata={"range": (0, 10)})
+    lift_band: float = field(default=0.05, metadata={"range": (0, 10)})
     # Hips rising relative to the shoulders (torso lengths): a thrust or bridge raises the hips
     # past shoulders that stay put; a back extension, squat, sit-up or swing raises the shoulders.
-    min_hip_rise: float = 0.18
-    hip_rise_band: float = 0.08
+    min_hip_rise: float = field(default=0.18, metadata={"range": (0, 10)})
+    hip_rise_band: float = field(default=0.08, metadata={"range": (0, 10)})
     max_incline_deg: float = 60.0  # ankle->shoulder line steeper than this = standing, not thrusting
     incline_band_deg: float = 10.0
     max_top_knee_deg: float = 155.0  # at the top the knees stay bent (feet planted)

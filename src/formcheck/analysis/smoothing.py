@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -19,13 +19,15 @@ from formcheck.pose.track import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER, PoseTrack
 
 @dataclass(frozen=True)
 class SmoothingConfig:
-    cutoff_hz: float = 6.0  # Butterworth low-pass cutoff
-    order: int = 4
-    max_gap_s: float = 0.3  # gaps up to this long are interpolated; longer ones stay NaN
-    max_jump: float = 0.5  # a torso-centre jump of more than this × torso length in one frame is a cut
+    cutoff_hz: float = field(default=6.0, metadata={"range": (0.1, 100)})  # Butterworth low-pass cutoff
+    order: int = field(default=4, metadata={"range": (1, 8)})
+    # Gaps up to this long are interpolated; longer ones stay NaN.
+    max_gap_s: float = field(default=0.3, metadata={"range": (0, 10)})
+    # A torso-centre jump of more than this × torso length in one frame is a cut.
+    max_jump: float = field(default=0.5, metadata={"range": (0, 100)})
     # The torso turning more than this between two frames is a cut or a flipped skeleton: no
     # body rotates that fast (a thrust turns the torso ~45° in a second).
-    max_turn_deg: float = 90.0
+    max_turn_deg: float = field(default=90.0, metadata={"range": (0, 180)})
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:

@@ -2,35 +2,36 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from formcheck.errors import ConfigError
 
 
 @dataclass(frozen=True)
 class VideoConfig:
-    max_side: int = 1280  # larger frames are downscaled before the model (it sees 256 px anyway)
+    # Larger frames are downscaled before the model (it sees 256 px anyway).
+    max_side: int = field(default=1280, metadata={"range": (16, 8192)})
     # People the model may report (formcheck then follows the lifter among them). 1 is the
     # default: VIDEO-mode tracking stays on the person it locked onto, and with 2 the model
     # also returns ghost duplicates of the lifter that the follower can switch to.
-    num_poses: int = 1
+    num_poses: int = field(default=1, metadata={"range": (1, 10)})
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     # Time chunks a file is cut into, each tracked by its own tracker (formcheck.pose.chunked).
     # The result depends on this (to within the tracker's own noise) and on nothing else:
     # never on the machine or on `workers`. 1 = one unbroken stream; raise it to use more
     # cores on a bigger machine (one chunk per core is the fastest).
-    chunks: int = 2
+    chunks: int = field(default=2, metadata={"range": (1, 64)})  # each holds a tracker: bounded
     # Chunks tracked at once: 0 = one per core. Speed only; the track is the same bit for bit.
-    workers: int = 0
+    workers: int = field(default=0, metadata={"range": (0, 256)})
     # Seconds of video per extra chunk: shorter files stay one stream (splitting them would
     # not pay for the warm-up) — see bench/README.md for the break-even.
-    parallel_min_s: float = 3.0
+    parallel_min_s: float = field(default=3.0, metadata={"range": (0, 3600)})
     # Each chunk's tracker starts this long before its chunk so tracking has settled (with 0.3
     # or 0.5 s a fresh tracker started on the wrong pose on a dev clip; 1 s never did).
-    parallel_warmup_s: float = 1.0
+    parallel_warmup_s: float = field(default=1.0, metadata={"range": (0, 60)})
     # The chunk before runs on this long past its end; both trackers must agree there.
-    parallel_check_s: float = 0.25
+    parallel_check_s: float = field(default=0.25, metadata={"range": (0, 60)})
 
     def __post_init__(self) -> None:
         for name in ("max_side", "num_poses", "chunks"):

@@ -1,17 +1,68 @@
-"""Params dataclasses from defaults plus overrides, checked: unknown names and wrong types are errors."""
+"""Params dataclasses from defaults plus overrides, checked: unknown names, wrong types and values
+out of range are errors, each one line naming the key, the value and what is allowed.
+
+A field's allowed range is `field(metadata={"range": (lo, hi)})` (both ends allowed, as
+PySceneDetect's RangeValue); a field without one gets the range its unit (the end of its name,
+the project's convention) allows: `_deg` 0–360, `_s` 0–3600, `_pct` 0–100, `_frac`, `quantile`
+and `confidence` 0–1, `_ratio` 0–10, other numbers 0–1000 (ints 0–1,000,000). NaN and
+infinities are never allowed.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import math
 from typing import Any, TypeVar
 
 from formcheck.errors import ConfigError
 
 T = TypeVar("T")
 
+Range = tuple[float, float]
 
-def make_params(cls: type[T], values: dict[str, Any], where: str) -> T:
-    """Build a params dataclass from defaults plus `values`, checking names and types."""
+# (name ending or part, range) in the order they are tried.
+_BY_NAME: tuple[tuple[str, Range], ...] = (
+    ("confidence", (0.0, 1.0)), ("quantile", (0.0, 1.0)), ("_frac", (0.0, 1.0)), ("_pct", (0.0, 100.0)),
+    ("_deg", (0.0, 360.0)), ("_s", (0.0, 3600.0)), ("_ratio", (0.0, 10.0)),
+)
+
+
+def value_range(f: dataclasses.Field[Any], default: Any) -> Range | None:
+    """The allowed (lo, hi) of a numeric field (None for other types)."""
+    if "range" in f.metadata:
+        lo, hi = f.metadata["range"]
+        return float(lo), float(hi)
+    if isinstance(default, bool) or not isinstance(default, int | float):
+        return None
+    for part, rng in _BY_NAME:
+        if f.name.endswith(part) or (not part.startswith("_") and part in f.name):
+            return rng
+    return (0.0, 1e6) if isinstance(default, int) else (0.0, 1000.0)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}" if isinstance(x, float) and not x.is_integer() else f"{int(x):,}"
+
+
+def check_value(f: dataclasses.Field[Any], default: Any, v: Any, where: str) -> None:
+    rng = value_range(f, default)
+    if rng is None:
+        return
+    lo, hi = rng
+    try:
+        ok = math.isfinite(v) and lo <= v <= hi
+    except OverflowError:  # an integer too large for a float
+        ok = False
+    if not ok:
+        shown = repr(v) if len(repr(v)) <= 40 else f"a {len(str(abs(v)))}-digit number"
+        raise ConfigError(f"[{where}] {f.name} = {shown} is out of range; allowed: {_fmt(lo)} to {_fmt(hi)}")
+
+
+def make_params(cls: type[T], values: Any, where: str) -> T:
+    """Build a params dataclass from defaults plus `values`, checking names, types and ranges."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"[{where}]: expected a table of settings, got {type(values).__name__}")
     names = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(values) - set(names))
     if unknown:
@@ -20,7 +71,14 @@ def make_params(cls: type[T], values: dict[str, Any], where: str) -> T:
     for key, v in values.items():
         want = type(getattr(default, key))
         if want is float and isinstance(v, int) and not isinstance(v, bool):
-            values = {**values, key: float(v)}
-        elif not isinstance(v, want):
-            raise ConfigError(f"[{where}] {key}: expected {want.__name__}, got {v!r}")
+            with contextlib.suppress(OverflowError):  # too large for a float: check_value names it
+                values = {**values, key: float(v)}
+        elif not isinstance(v, want) or (isinstance(v, bool) and want is not bool):
+            raise ConfigError(f"[{where}] {key}: expected {want.__name__}, got {_short(v)}")
+        check_value(names[key], getattr(default, key), values[key], where)
     return dataclasses.replace(default, **values)  # type: ignore[type-var]
+
+
+def _short(v: Any) -> str:
+    r = repr(v)
+    return r if len(r) <= 60 else f"{type(v).__name__} ({len(r)} characters)"
