@@ -106,3 +106,117 @@ def test_a_valid_config_still_scores(tmp_path: Path):
     r = runner.invoke(app, [str(TRACK), "--config", str(cfg), "--json", str(tmp_path / "r.json"), "-q"])
     assert r.exit_code == 0, r.output
     assert json.loads((tmp_path / "r.json").read_text())["summary"]["reps"] > 0
+
+
+# --- pose tracks: every header field and array shape validated, exit 4; sizes before memory ---
+
+
+def write_track(path: Path, header: object = None, **arrays: object) -> Path:
+    """A .npz shaped like a saved track, from the shipped one with some parts replaced."""
+    import numpy as np
+
+    with np.load(TRACK) as z:
+        base = {k: z[k] for k in z.files}
+    h = json.loads(bytes(base["header"]).decode())
+    if header is not None:
+        h = header(h) if callable(header) else header
+    parts = {**base, "header": np.frombuffer(json.dumps(h).encode(), np.uint8), **arrays}
+    np.savez_compressed(path, **{k: v for k, v in parts.items() if v is not None})
+    return path
+
+
+def _with(**kw: object):
+    return lambda h: {**h, **kw}
+
+
+def _t(f):
+    import numpy as np
+
+    with np.load(TRACK) as z:
+        return f(np, z["t"], len(z["t"]))
+
+
+TRACK_CASES = {
+    "header-list": (lambda p: write_track(p, [1, 2]), "header is a list"),
+    "header-string": (lambda p: write_track(p, "formcheck-track"), "header is a str"),
+    "width-null": (lambda p: write_track(p, _with(width=None)), "'width' is null"),
+    "width-huge": (lambda p: write_track(p, _with(width=10**12)), "'width' is 1000000000000"),
+    "width-float": (lambda p: write_track(p, _with(width=1.5)), "'width' is 1.5"),
+    "version-null": (lambda p: write_track(p, _with(version=None)), "'version' is null"),
+    "fps-string": (lambda p: write_track(p, _with(fps="30")), "'fps' is \"30\""),
+    "meta-integer": (lambda p: write_track(p, _with(meta=3)), "'meta' is a int"),
+    "source-not-text": (lambda p: write_track(p, _with(source=[1])), "'source' is not a name"),
+    "frames-expected-negative": (lambda p: write_track(p, _with(frames_expected=-1)), "'frames_expected' is -1"),
+    "t-2d": (lambda p: write_track(p, t=_t(lambda np, t, n: t.reshape(-1, 1))), "'t' has shape"),
+    "t-nan": (lambda p: write_track(p, t=_t(lambda np, t, n: np.where(np.arange(n) == 5, np.nan, t))), "NaN"),
+    "t-tiny-steps": (lambda p: write_track(p, t=_t(lambda np, t, n: np.arange(n) * 1e-12)), "at least 0.0001 s"),
+    "t-decreasing": (lambda p: write_track(p, t=_t(lambda np, t, n: t[::-1].copy())), "at least 0.0001 s"),
+    "zero-frames": (lambda p: _t(lambda np, t, n: write_track(
+        p, t=t[:0], image=np.zeros((0, 33, 3)), world=np.zeros((0, 33, 3)), visibility=np.zeros((0, 33)))),
+        "holds no frames"),
+    "image-short": (lambda p: _t(lambda np, t, n: write_track(p, image=np.zeros((n - 1, 33, 3)))), "'image' has shape"),
+    "image-strings": (lambda p: _t(lambda np, t, n: write_track(p, image=np.full((n, 33, 3), "x"))), "expected float"),
+    "image-inf": (lambda p: _t(lambda np, t, n: write_track(p, world=np.full((n, 33, 3), np.inf))), "infinite"),
+    "no-world": (lambda p: write_track(p, world=None), "no 'world' array"),
+    "not-a-zip": (lambda p: (p.write_bytes(b"PK\x03\x04" + b"\0" * 100), p)[1], "not a readable"),
+}
+
+
+@pytest.mark.parametrize("case", TRACK_CASES.values(), ids=TRACK_CASES.keys())
+def test_malformed_tracks_say_what_is_wrong(case, tmp_path: Path):
+    make, says = case
+    track = make(tmp_path / "set.npz")
+    r = runner.invoke(app, [str(track), "--json", str(tmp_path / "o" / "r.json")])
+    one_line(r, ExitCode.NOT_A_VIDEO, "set.npz", "not a readable formcheck pose track", says)
+    assert not (tmp_path / "o").exists()
+
+
+def _bomb(path: Path, declared_shape: tuple[int, ...] | None, zeros_mb: int) -> Path:
+    """A track whose image array declares `declared_shape` (a lie) or holds `zeros_mb` MB of zeros."""
+    import zipfile
+
+    import numpy as np
+
+    write_track(path)
+    with zipfile.ZipFile(path) as zf:
+        keep = {n: zf.read(n) for n in zf.namelist() if n != "image.npy"}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for n, data in keep.items():
+            zf.writestr(n, data)
+        with zf.open("image.npy", "w", force_zip64=True) as fh:
+            shape = declared_shape or (zeros_mb * (1 << 20) // (33 * 3 * 8), 33, 3)
+            np.lib.format.write_array_header_1_0(fh, {"descr": "<f8", "fortran_order": False, "shape": shape})
+            chunk = b"\0" * (1 << 20)
+            for _ in range(zeros_mb):
+                fh.write(chunk)
+    return path
+
+
+@pytest.mark.parametrize(("shape", "mb", "says"), [
+    pytest.param((10**9, 33, 3), 0, "has shape", id="shape-lies"),
+    pytest.param(None, 300, "declares", id="zip-bomb-300MB"),
+])
+def test_track_bombs_are_refused_before_they_are_decompressed(shape, mb, says, tmp_path: Path):
+    import time
+    import tracemalloc
+
+    from formcheck.errors import NotAVideo
+    from formcheck.pose.track import PoseTrack
+
+    bomb = _bomb(tmp_path / "bomb.npz", shape, mb)
+    assert bomb.stat().st_size < 2_000_000
+    tracemalloc.start()
+    t0 = time.monotonic()
+    with pytest.raises(NotAVideo, match=says):
+        PoseTrack.load(bomb)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 20_000_000 and time.monotonic() - t0 < 2.0, (peak, time.monotonic() - t0)
+
+
+def test_track_extensions_are_case_insensitive(tmp_path: Path):
+    track = tmp_path / "SET1.NPZ"
+    track.write_bytes(TRACK.read_bytes())
+    r = runner.invoke(app, [str(track), "--json", str(tmp_path / "r.json"), "-q"])
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "r.json").read_text())["summary"]["reps"] > 0

@@ -12,6 +12,7 @@ import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -116,34 +117,118 @@ class PoseTrack:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> PoseTrack:
+        """Read a saved track, checking every size it declares before memory is spent on it and
+        every header field and array shape after (NotAVideo, exit 4, saying what is wrong)."""
         try:
-            with np.load(path, allow_pickle=False) as z:
-                header = json.loads(bytes(z["header"]).decode())
-                if header.get("format") != TRACK_FORMAT:
-                    raise ValueError("not a formcheck track")
-                if int(header.get("version", 0)) > TRACK_VERSION:
-                    raise ValueError(f"track version {header['version']} is newer than this formcheck")
-                return cls(
-                    t=z["t"].astype(np.float64),
-                    image=z["image"].astype(np.float64),
-                    world=z["world"].astype(np.float64),
-                    visibility=z["visibility"].astype(np.float64),
-                    width=int(header["width"]),
-                    height=int(header["height"]),
-                    source=str(header.get("source", "")),
-                    fps=float(header.get("fps", 0.0)),
-                    frames_expected=int(header.get("frames_expected", 0)),
-                    meta=dict(header.get("meta", {})),
-                )
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            header, arrays = _read_checked(path)
+            return cls(
+                t=arrays["t"], image=arrays["image"], world=arrays["world"], visibility=arrays["visibility"],
+                width=header["width"], height=header["height"], source=header["source"], fps=header["fps"],
+                frames_expected=header["frames_expected"], meta=header["meta"],
+            )
+        except (OSError, ValueError, KeyError, EOFError, RecursionError, zipfile.BadZipFile) as exc:
+            why = str(exc) if not isinstance(exc, KeyError) else f"{exc.args[0]} is missing"
             raise NotAVideo(
-                f"{path}: not a readable formcheck pose track ({exc}); save it again with formcheck VIDEO --save-poses"
+                f"{path}: not a readable formcheck pose track ({why}); save it again with formcheck VIDEO --save-poses"
             ) from exc
+
+
+# Bounds on what a track file may declare, checked before anything is decompressed.
+MAX_FRAMES = 1_000_000  # 9 h at 30 fps; each frame is 400 bytes per array once loaded
+MAX_SIDE = 16384
+MAX_HEADER_BYTES = 1 << 16
+MIN_STEP_S = 1e-4  # no camera films at 10 kHz
+_SHAPES = {"t": (), "image": (N_LANDMARKS, 3), "world": (N_LANDMARKS, 3), "visibility": (N_LANDMARKS,)}
+
+
+def _read_checked(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    with zipfile.ZipFile(path) as zf:
+        members = {i.filename: i for i in zf.infolist()}
+        for name in ("header", *_SHAPES):
+            if f"{name}.npy" not in members:
+                raise ValueError(f"no '{name}' array")
+        header = _header(_read_member(zf, members["header.npy"], (None,), MAX_HEADER_BYTES, np.uint8))
+        t = _read_member(zf, members["t.npy"], (None,), 8 * MAX_FRAMES + 4096, np.floating)
+        n = len(t)
+        if n == 0:
+            raise ValueError("it holds no frames")
+        if n > MAX_FRAMES:
+            raise ValueError(f"{n} frames, more than {MAX_FRAMES:,}")
+        arrays = {"t": t.astype(np.float64)}
+        for name, tail in list(_SHAPES.items())[1:]:
+            a = _read_member(zf, members[f"{name}.npy"], (n, *tail), 8 * n * int(np.prod(tail)) + 4096, np.floating)
+            if np.isinf(a).any():
+                raise ValueError(f"'{name}' holds infinite values")
+            arrays[name] = a.astype(np.float64)
+    t = arrays["t"]
+    if not np.isfinite(t).all():
+        raise ValueError("timestamps hold NaN or infinite values")
+    if n > 1 and np.diff(t).min() < MIN_STEP_S:
+        raise ValueError(f"timestamps must increase by at least {MIN_STEP_S} s a frame")
+    if t[-1] - t[0] > 86400:
+        raise ValueError("timestamps span more than a day")
+    return header, arrays
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shape: tuple[int | None, ...], max_bytes: int,
+                 kind: type) -> np.ndarray:
+    """One .npy member, its declared sizes (zip entry, then array header) checked before it is read."""
+    name = info.filename.removesuffix(".npy")
+    if info.file_size > max_bytes:
+        raise ValueError(f"'{name}' declares {info.file_size:,} bytes, more than its {max_bytes:,}")
+    with zf.open(info) as fh:
+        version = np.lib.format.read_magic(fh)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        got, fortran, dtype = read_header(fh)
+        if len(got) != len(shape) or any(w is not None and g != w for g, w in zip(got, shape, strict=False)):
+            want = "(" + ", ".join("n" if w is None else str(w) for w in shape) + ")"
+            raise ValueError(f"'{name}' has shape {got}, expected {want}")
+        if dtype.hasobject or not np.issubdtype(dtype, kind):
+            want_type = "uint8" if kind is np.uint8 else "float"
+            raise ValueError(f"'{name}' has type {dtype}, expected {want_type}")
+        if int(np.prod(got)) * dtype.itemsize > max_bytes:
+            raise ValueError(f"'{name}' declares {got}, too large")
+        data = fh.read(int(np.prod(got)) * dtype.itemsize)
+    a = np.frombuffer(data, dtype=dtype)
+    if a.size != int(np.prod(got)):
+        raise ValueError(f"'{name}' is cut short")
+    return a.reshape(got, order="F" if fortran else "C")
+
+
+def _header(raw: np.ndarray) -> dict[str, Any]:
+    try:
+        h = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"its header is not JSON ({exc})") from exc
+    if not isinstance(h, dict):
+        raise ValueError(f"its header is a {type(h).__name__}, not a table")
+    if h.get("format") != TRACK_FORMAT:
+        raise ValueError("not a formcheck track")
+
+    def whole(key: str, lo: int, hi: int, default: int | None = None) -> int:
+        v = h.get(key, default)
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise ValueError(f"header '{key}' is {json.dumps(v)[:40]}, expected a whole number {lo} to {hi:,}")
+        return v
+
+    version = whole("version", 1, 1 << 30)
+    if version > TRACK_VERSION:
+        raise ValueError(f"track version {version} is newer than this formcheck")
+    fps = h.get("fps", 0.0)
+    if isinstance(fps, bool) or not isinstance(fps, int | float) or not 0 <= fps <= 10_000:
+        raise ValueError(f"header 'fps' is {json.dumps(fps)[:40]}, expected a number 0 to 10,000")
+    source, meta = h.get("source", ""), h.get("meta", {})
+    if not isinstance(source, str) or len(source) > 4096:
+        raise ValueError("header 'source' is not a name")
+    if not isinstance(meta, dict):
+        raise ValueError(f"header 'meta' is a {type(meta).__name__}, not a table")
+    return {"width": whole("width", 1, MAX_SIDE), "height": whole("height", 1, MAX_SIDE), "source": source,
+            "fps": float(fps), "frames_expected": whole("frames_expected", 0, MAX_FRAMES, 0), "meta": meta}
 
 
 def is_track_file(path: str | os.PathLike[str]) -> bool:
     """A saved track is a zip (npz); sniff the magic rather than trust the extension."""
-    if not str(path).endswith(".npz") or not Path(path).is_file():  # never open a pipe: it would block
+    if not str(path).lower().endswith(".npz") or not Path(path).is_file():  # never open a pipe: it would block
         return False
     try:
         with open(path, "rb") as fh:
