@@ -220,3 +220,62 @@ def test_track_extensions_are_case_insensitive(tmp_path: Path):
     r = runner.invoke(app, [str(track), "--json", str(tmp_path / "r.json"), "-q"])
     assert r.exit_code == 0, r.output
     assert json.loads((tmp_path / "r.json").read_text())["summary"]["reps"] > 0
+
+
+# --- SIGTERM: like Ctrl-C, exit 143, no temp files, no half set of outputs -------------------
+
+
+def test_sigterm_mid_run_removes_every_output_it_wrote(tmp_path: Path, monkeypatch):
+    """Killed while the video is being annotated: the JSON, CSV and track already written go too."""
+    import os
+    import signal
+
+    from formcheck.report import render
+
+    (tmp_path / "in").mkdir()
+    video = corpus.write_video(tmp_path / "in" / "room.mp4", corpus.solid_frames(10))
+
+    def killed(_video, _analysis, out: Path) -> None:
+        from formcheck.util.atomic import atomic_path
+
+        with atomic_path(out) as tmp:
+            tmp.write_bytes(b"\0" * 1000)  # half a video
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(render, "annotate_video", killed)
+    out = tmp_path / "out"
+    (tmp_path / "old.json").write_text("{}")
+    r = runner.invoke(app, [str(video), "--json", str(tmp_path / "old.json"), "--csv", str(out / "r.csv"),
+                            "--save-poses", str(out / "t.npz"), "--annotate", str(out / "a.mp4")])
+    one_line(r, ExitCode.TERMINATED, "terminated (SIGTERM)")
+    assert sorted(p.name for p in out.iterdir()) == []
+    assert json.loads((tmp_path / "old.json").read_text()) is not None  # the old one, or a whole new one
+    assert sorted(p.name for p in video.parent.iterdir()) == ["room.mp4"]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored
+
+
+def test_sigterm_while_tracking_in_a_real_process(tmp_path: Path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    video = corpus.write_video(tmp_path / "long.mp4", corpus.moving_box(2400))
+    out, tmp = tmp_path / "out", tmp_path / "tmp"
+    tmp.mkdir()
+    exe = Path(sys.executable).with_name("formcheck")
+    p = subprocess.Popen([exe, video, "--json", out / "r.json", "--save-poses", out / "t.npz",
+                          "--annotate", out / "a.mp4"], stderr=subprocess.PIPE, text=True,
+                         env={**os.environ, "TMPDIR": str(tmp)})
+    time.sleep(4.0)
+    assert p.poll() is None, p.stderr.read() if p.stderr else ""
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGTERM)
+    _, stderr = p.communicate(timeout=30)
+    assert p.returncode == ExitCode.TERMINATED, stderr
+    assert stderr.strip().splitlines()[-1] == "formcheck: terminated (SIGTERM)", stderr
+    assert time.monotonic() - t0 < 10
+    assert not out.exists() or not any(out.iterdir())  # no half outputs, no temp files
+    assert list(tmp.iterdir()) == []
+    assert sorted(x.name for x in tmp_path.iterdir() if x.name != "out") == ["long.mp4", "tmp"]

@@ -21,6 +21,11 @@ class ExitCode(IntEnum):
     CAMERA = 8  # live mode: the camera or stream could not be opened
     SOME_FAILED = 9  # batch: at least one file failed (the others were scored)
     INTERRUPTED = 130  # Ctrl-C
+    TERMINATED = 143  # SIGTERM (timeout, docker stop, a service manager): handled as Ctrl-C
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so it unwinds like Ctrl-C (temp files and half outputs removed)."""
 
 
 class FormcheckError(Exception):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import signal
 import sys
 import traceback
 import warnings
@@ -15,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from formcheck.errors import ExitCode, FormcheckError, OutputError
+from formcheck.errors import ExitCode, FormcheckError, OutputError, Terminated
 from formcheck.util.atomic import Stage, identities, staged
 
 # Options every command shares, declared once.
@@ -190,15 +191,22 @@ def escape(text: str) -> str:
 
 @contextlib.contextmanager
 def user_errors(debug: bool) -> Iterator[None]:
-    """Turn every failure into one line and a documented exit code (a traceback with --debug)."""
+    """Turn every failure into one line and a documented exit code (a traceback with --debug).
+
+    SIGTERM is raised as `Terminated` (a KeyboardInterrupt): the run unwinds as on Ctrl-C,
+    removing its temp files and the outputs it wrote, and ends with 143.
+    """
     try:
-        yield
+        with _sigterm_raises():
+            yield
     except typer.Exit:
         raise
     except FormcheckError as exc:
         if debug:
             traceback.print_exc()
         raise fail(str(exc), exc.code) from None
+    except Terminated:
+        raise fail("terminated (SIGTERM)", ExitCode.TERMINATED) from None
     except KeyboardInterrupt:
         raise fail("interrupted", ExitCode.INTERRUPTED) from None
     except MemoryError:
@@ -210,3 +218,19 @@ def user_errors(debug: bool) -> Iterator[None]:
             f"internal error: {type(exc).__name__}: {exc} (this is a bug; rerun with --debug for details)",
             ExitCode.INTERNAL,
         ) from None
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    def handler(_signum: int, _frame: object) -> None:
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (embedded use): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
