@@ -18,9 +18,9 @@ from formcheck.analysis.reps import Rep, segment
 from formcheck.analysis.smoothing import smooth_track
 from formcheck.config import Config
 from formcheck.errors import NotAVideo
-from formcheck.pipeline.scoring import Focus, focus, rep_score
+from formcheck.pipeline.scoring import Focus, focus, score_rep, weights_of
 from formcheck.pose.track import PoseTrack, is_track_file
-from formcheck.rules import RepContext, all_rules
+from formcheck.rules import all_rules
 from formcheck.rules.base import CheckResult
 
 Progress = Callable[[int, int], None]  # (frames done, frames expected or 0)
@@ -103,9 +103,9 @@ def analyze_track(track: PoseTrack, cfg: Config | None = None) -> Analysis:
     if exercise == Exercise.NONE:
         reps = []
     rules = all_rules(cfg.rules)
-    weights = {r.name: r.weight for r in rules}
-    checks = tuple(tuple(rule.check(RepContext(rep, k, exercise, tuple(reps))) for rule in rules) for rep in reps)
-    scores = tuple(rep_score(c, weights) for c in checks)
+    scored = [score_rep(rep, k, exercise, reps, rules) for rep in reps]
+    checks = tuple(c for c, _ in scored)
+    scores = tuple(s for _, s in scored)
     full_checks = [c for c, r in zip(checks, reps, strict=True) if r.full]
     return Analysis(
         track=track,
@@ -115,7 +115,7 @@ def analyze_track(track: PoseTrack, cfg: Config | None = None) -> Analysis:
         exercise=exercise,
         checks=checks,
         scores=scores,
-        focus=focus(full_checks, weights),
+        focus=focus(full_checks, weights_of(rules)),
         warnings=tuple(_warnings(track, k, exercise)),
         exercise_confidence=exercise_confidence(k, reps, exercise),
         rep_confidence=tuple(rep_confidence(k, r) for r in reps),

@@ -19,7 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from formcheck.analysis.confidence import Level
-from formcheck.rules.base import CheckResult, Verdict
+from formcheck.analysis.exercise import Exercise
+from formcheck.analysis.kinematics import Kinematics
+from formcheck.analysis.reps import Rep
+from formcheck.rules.base import CheckResult, RepContext, Rule, Verdict
 
 VERDICT_POINTS = {Verdict.PASS: 1.0, Verdict.WARN: 0.5, Verdict.FAIL: 0.0}
 # Share of a fault's cost that counts, by the verdict's confidence.
@@ -29,6 +32,20 @@ FAULT_WEIGHT = {Level.HIGH: 1.0, Level.MEDIUM: 0.5, Level.LOW: 0.25}
 def points(c: CheckResult) -> float:
     """A visible check's points: 1 for a pass, less for a fault, discounted by its doubt."""
     return 1.0 - FAULT_WEIGHT[c.confidence.level] * (1.0 - VERDICT_POINTS[c.verdict])
+
+
+def weights_of(rules: Sequence[Rule]) -> dict[str, float]:
+    """rule name -> its weight in a rep's score."""
+    return {r.name: r.weight for r in rules}
+
+
+def score_rep(
+    rep: Rep, k: Kinematics, exercise: Exercise, set_reps: Sequence[Rep], rules: Sequence[Rule]
+) -> tuple[tuple[CheckResult, ...], float | None]:
+    """Every rule's check of one rep, and the rep's score: file mode and live mode both call this."""
+    ctx = RepContext(rep, k, exercise, tuple(set_reps))
+    checks = tuple(rule.check(ctx) for rule in rules)
+    return checks, rep_score(checks, weights_of(rules))
 
 
 def rep_score(checks: Sequence[CheckResult], weights: dict[str, float]) -> float | None:

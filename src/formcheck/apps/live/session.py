@@ -22,10 +22,10 @@ from formcheck.analysis.smoothing import OneEuroFilter
 from formcheck.apps.live.online import SERIES, LiveConfig, OnlineKinematics, OnlineReps, Phase
 from formcheck.config import Config
 from formcheck.pipeline.analyze import Analysis, analyze_track
-from formcheck.pipeline.scoring import focus, rep_score
+from formcheck.pipeline.scoring import focus, score_rep, weights_of
 from formcheck.pose.model import PoseSample
 from formcheck.pose.track import L_HIP, L_SHOULDER, N_LANDMARKS, R_HIP, R_SHOULDER, PoseTrack
-from formcheck.rules import RepContext, all_rules
+from formcheck.rules import all_rules
 from formcheck.rules.base import CheckResult
 
 
@@ -110,7 +110,7 @@ class LiveSession:
         self.cfg, self.live = cfg or Config(), live or LiveConfig()
         self.width, self.height, self.source, self.fps = width, height, source, fps
         self.rules = all_rules(self.cfg.rules)
-        self.weights = {r.name: r.weight for r in self.rules}
+        self.weights = weights_of(self.rules)
         self.reset()
 
     def reset(self) -> None:
@@ -183,10 +183,10 @@ class LiveSession:
     def _announce(self, rep: Rep, k: Kinematics, now: float) -> RepEvent:
         reps = self.detector.reps
         exercise = classify(k, reps)
-        checks = tuple(rule.check(RepContext(rep, k, exercise, tuple(reps))) for rule in self.rules)
+        checks, score = score_rep(rep, k, exercise, reps, self.rules)
         worst = focus([checks], self.weights) if rep.full else None
         number = sum(r.full for r in reps) if rep.full else None
-        return RepEvent(number, rep, exercise, checks, rep_score(checks, self.weights),
+        return RepEvent(number, rep, exercise, checks, score,
                         worst.rule if worst else "", worst.cue if worst else "", now)  # fmt: skip
 
     def track(self) -> PoseTrack:
