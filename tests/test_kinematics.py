@@ -6,6 +6,8 @@ where the lifter stands in the image, how big they are, or which way they face.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -29,6 +31,7 @@ from formcheck.pose.track import (
     R_SHOULDER,
     PoseTrack,
 )
+from visual_builders import stick_track
 
 FACE_POINTS = (NOSE, 1, 2, 3, 4, 5, 6, 9, 10)
 
@@ -127,3 +130,20 @@ def test_nan_frames_stay_nan_without_warnings() -> None:
     assert k.head_pitch is not None and k.heel_height is not None
     assert np.isnan(k.head_pitch[1]) and np.isnan(k.heel_height[1])
     assert k.feet_in_view is not None and not k.feet_in_view[1]
+
+
+
+
+
+def test_body_scale_follows_a_zooming_camera() -> None:
+    """A camera that zooms in by 30 % over the set must not make the hips look higher: heights
+    are in torso lengths around each frame, not the set's median."""
+    track = stick_track(120, 320, 180, fps=15.0)
+    steady = compute(track)
+    zoom = np.linspace(1.0, 1.3, len(track))[:, None]
+    image = track.image.copy()
+    image[..., :2] = (image[..., :2] - [160.0, 90.0]) * zoom[..., None] + [160.0, 90.0]
+    zoomed = compute(replace(track, image=image))
+    for name in ("lift", "hip_over_shoulder"):
+        a, b = getattr(steady, name), getattr(zoomed, name)
+        assert np.nanmax(np.abs(a - b)) < 0.02 * np.nanmax(np.abs(a)) + 0.01, name

@@ -165,6 +165,7 @@ def compute(track: PoseTrack) -> Kinematics:
 
     torso_len = np.linalg.norm(im[:, s] - im[:, h], axis=-1)
     scale = float(np.nanmedian(torso_len)) if np.isfinite(torso_len).any() else float("nan")
+    body = local_scale(track.t, torso_len, scale)  # per frame: a zooming camera changes it
 
     # Which way the lifter's toes point along the image x axis: from hips towards ankles.
     toes = im[:, a, 0] - im[:, h, 0]
@@ -186,9 +187,9 @@ def compute(track: PoseTrack) -> Kinematics:
 
     planted = np.fmax(im[:, L_ANKLE, 1], im[:, R_ANKLE, 1])  # lower ankle (y grows down)
     hip_y = np.mean(im[:, [L_HIP, R_HIP], 1], axis=1) if len(track) else np.empty(0)
-    lift = (planted - hip_y) / scale
+    lift = (planted - hip_y) / body
     shoulder_y = np.mean(im[:, [L_SHOULDER, R_SHOULDER], 1], axis=1) if len(track) else np.empty(0)
-    hip_over_shoulder = (shoulder_y - hip_y) / scale
+    hip_over_shoulder = (shoulder_y - hip_y) / body
 
     mid_sh = (w[:, L_SHOULDER] + w[:, R_SHOULDER]) / 2
     mid_an = (w[:, L_ANKLE] + w[:, R_ANKLE]) / 2
@@ -202,8 +203,8 @@ def compute(track: PoseTrack) -> Kinematics:
     foot_len = np.linalg.norm(im[:, heel] - im[:, toe], axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         heel_rise = (im[:, toe, 1] - im[:, heel, 1]) / foot_len
-    feet_gap = np.abs(im[:, L_ANKLE, 1] - im[:, R_ANKLE, 1]) / scale
-    near_foot_up = (planted - im[:, a, 1]) / scale
+    feet_gap = np.abs(im[:, L_ANKLE, 1] - im[:, R_ANKLE, 1]) / body
+    near_foot_up = (planted - im[:, a, 1]) / body
 
     face = np.mean(im[:, FACE], axis=1) if len(track) else np.empty((0, 2))
     ears = np.mean(im[:, [L_EAR, R_EAR]], axis=1) if len(track) else np.empty((0, 2))
@@ -237,6 +238,24 @@ def compute(track: PoseTrack) -> Kinematics:
         near_foot_up=near_foot_up,
         hip_over_shoulder=hip_over_shoulder,
     )
+
+
+# Body-scale units use the torso length over this window around each frame (a rolling median):
+# long enough to ride over a rep's foreshortening, short enough to follow a camera that zooms
+# or walks closer during the set.
+SCALE_WINDOW_S = 3.0
+
+
+def local_scale(t: np.ndarray, torso_len: np.ndarray, fallback: float) -> np.ndarray:
+    """(N,) torso length in pixels around each frame (rolling median over SCALE_WINDOW_S)."""
+    from scipy.ndimage import median_filter
+
+    ok = np.isfinite(torso_len) & (torso_len > 0)
+    if ok.sum() < 3 or len(t) < 3:
+        return np.full(len(t), fallback)
+    filled = np.interp(np.arange(len(t)), np.flatnonzero(ok), torso_len[ok])
+    fs = 1.0 / float(np.median(np.diff(t)))
+    return median_filter(filled, size=max(3, int(SCALE_WINDOW_S * fs) | 1), mode="reflect")
 
 
 def in_frame(track: PoseTrack, points: tuple[int, ...]) -> np.ndarray:
