@@ -279,3 +279,70 @@ def test_sigterm_while_tracking_in_a_real_process(tmp_path: Path):
     assert not out.exists() or not any(out.iterdir())  # no half outputs, no temp files
     assert list(tmp.iterdir()) == []
     assert sorted(x.name for x in tmp_path.iterdir() if x.name != "out") == ["long.mp4", "tmp"]
+
+
+# --- output paths: all checked before tracking; unsupported kinds refused before any work ----
+
+LONG = "a" * 246  # + ".json": a valid 251-byte name, too long once a temp suffix is added naively
+
+
+def _loop(d: Path) -> Path:
+    (d / "loop").symlink_to("loop")
+    return d / "loop"
+
+
+OUTPUT_CASES = {
+    "annotate-gif": (["--annotate", "{d}/x.gif"], ExitCode.USAGE, "writes an MP4 video here, not '.gif'"),
+    "annotate-png": (["--annotate", "{d}/x.png"], ExitCode.USAGE, "not '.png'; choose a name ending in .mp4"),
+    "annotate-no-extension": (["--annotate", "{d}/x"], ExitCode.USAGE, "not a file without extension"),
+    "poses-no-extension": (["--save-poses", "{d}/t"], ExitCode.USAGE, "writes a .npz pose track here"),
+    "poses-json": (["--save-poses", "{d}/t.json"], ExitCode.USAGE, "not '.json'"),
+    "name-too-long": (["--json", "{d}/" + "b" * 256 + ".json"], ExitCode.OUTPUT, "longer than 255 bytes"),
+    "symlink-loop": (["--json", "{d}/loop"], ExitCode.OUTPUT, "loop is a symlink loop"),
+    "symlink-loop-parent": (["--csv", "{d}/loop/r.csv"], ExitCode.OUTPUT, "loop is a symlink loop"),
+    "keyframes-in-loop": (["--keyframes", "{d}/loop/k"], ExitCode.OUTPUT, "loop is a symlink loop"),
+}
+
+
+@pytest.mark.parametrize("case", OUTPUT_CASES.values(), ids=OUTPUT_CASES.keys())
+def test_bad_output_paths_are_refused_before_any_work(case, tmp_path: Path, monkeypatch):
+    import formcheck.pipeline.analyze as pipeline
+
+    args, code, says = case
+    d = tmp_path / "d"
+    d.mkdir()
+    _loop(d)
+    video = corpus.write_video(tmp_path / "room.mp4", corpus.solid_frames(5))
+    monkeypatch.setattr(pipeline, "analyze_path", lambda *a, **k: pytest.fail("tracked before checking outputs"))
+    more = [] if "--json" in args else ["--json", str(tmp_path / "o" / "r.json")]
+    r = runner.invoke(app, [str(video), *[a.format(d=d) for a in args], *more])
+    one_line(r, code, says)
+    assert sorted(p.name for p in d.iterdir()) == ["loop"] and not (tmp_path / "o").exists()
+
+
+def test_a_valid_250_byte_name_works_for_every_output(tmp_path: Path):
+    video = corpus.write_video(tmp_path / "room.mp4", corpus.solid_frames(5))
+    names = {"--json": ".json", "--csv": ".csv", "--save-poses": ".npz", "--annotate": ".mp4", "--html": ".html"}
+    args = [x for flag, ext in names.items() for x in (flag, str(tmp_path / (LONG[: 250 - len(ext)] + ext)))]
+    odd_ext = tmp_path / ("r." + "x" * 247)  # a 250-byte "extension": a name, not a format
+    r = runner.invoke(app, [str(video), *args, "-q"])
+    assert r.exit_code == ExitCode.NOTHING_TO_SCORE, r.output
+    made = sorted(p.name for p in tmp_path.iterdir() if p.name != "room.mp4")
+    assert len(made) == 5 and all(len(n.encode()) == 250 for n in made), made
+    r = runner.invoke(app, [str(video), "--json", str(odd_ext), "-q"])
+    assert r.exit_code == ExitCode.NOTHING_TO_SCORE, r.output
+    assert json.loads(odd_ext.read_text())["source"] == "room.mp4"
+
+
+@pytest.mark.parametrize("clash", ["summary.csv", "index.html", "a.json"])
+def test_a_folder_named_like_a_batch_output_is_never_replaced(clash: str, tmp_path: Path):
+    from formcheck.cli.batch import app as batch_app
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    (src / "a.npz").write_bytes(TRACK.read_bytes())
+    (out / clash).mkdir(parents=True)
+    (out / clash / "mine.txt").write_text("keep")
+    r = runner.invoke(batch_app, [str(src), "--out", str(out), "-q"])
+    one_line(r, ExitCode.USAGE, "did not write")
+    assert sorted(p.name for p in out.iterdir()) == [clash] and (out / clash / "mine.txt").read_text() == "keep"

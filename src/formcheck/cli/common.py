@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import signal
@@ -79,6 +80,10 @@ def _native_stderr_to_devnull() -> Iterator[None]:
 
 
 _KEYFRAME = re.compile(r"^rep\d{2,}_top\.png$")  # render.write_keyframes' names
+# The kinds of file an option can write, by extension (any case); options not named take any name.
+OUTPUT_KINDS = {"--annotate": ((".mp4", ".m4v", ".mov"), "an MP4 video"),
+                "--save-poses": ((".npz",), "a .npz pose track")}
+NAME_MAX = 255  # bytes in one file name (Linux, macOS, Windows)
 
 
 def check_outputs(source: Path, files: dict[str, Any], folders: dict[str, Any] | None = None,
@@ -109,9 +114,15 @@ def check_outputs(source: Path, files: dict[str, Any], folders: dict[str, Any] |
         if twin is not None:
             raise FormcheckError(f"{twin} and {flag} both write to {path}; choose two names", ExitCode.USAGE)
         seen.update(dict.fromkeys(keys, flag))
-        where = Path(os.path.realpath(path))
+        if flag in OUTPUT_KINDS and path.suffix.lower() not in OUTPUT_KINDS[flag][0]:
+            exts, what = OUTPUT_KINDS[flag]
+            raise FormcheckError(f"{flag} {path}: formcheck writes {what} here, not "
+                                 f"{repr(path.suffix) if path.suffix else 'a file without extension'}; "
+                                 f"choose a name ending in {exts[0]}", ExitCode.USAGE)
         if not _is_utf8(str(path)):  # OpenCV's writers crash (SIGSEGV) on such names
             raise OutputError(f"cannot write {flag} {path}: the name is not valid UTF-8; choose another name")
+        _check_reachable(flag, path)
+        where = Path(os.path.realpath(path))
         if path.exists() and not (path.is_file() or path.is_dir()):  # replacing /dev/stdout would be bad
             raise OutputError(f"cannot write {flag} {path}: not a regular file (for the terminal, use --json -)")
         if path.is_dir() != is_folder and path.exists():
@@ -124,6 +135,23 @@ def check_outputs(source: Path, files: dict[str, Any], folders: dict[str, Any] |
             raise OutputError(f"cannot write {flag} {path}: no permission to write in {parent}")
         if is_folder:  # the PNGs it will hold, by their names
             _check_keyframes(flag, where, named, files)
+
+
+def _check_reachable(flag: str, path: Path) -> None:
+    """Names too long, symlink loops, a file where a folder must be: found now, not at write time."""
+    for part in path.parts:
+        if len(part.encode("utf-8", "surrogateescape")) > NAME_MAX:
+            raise OutputError(f"cannot write {flag} {path}: a name in it is longer than {NAME_MAX} bytes; "
+                              "choose a shorter name")
+    for p in (*reversed(path.parents), path):  # from the top: name the first link that loops
+        try:
+            os.stat(p)
+        except (FileNotFoundError, NotADirectoryError):  # made later / "is a file, not a folder" below
+            return
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise OutputError(f"cannot write {flag} {path}: {p} is a symlink loop; choose another path") from None
+            raise OutputError(f"cannot write {flag} {path}: {exc.strerror}") from None
 
 
 def _check_keyframes(flag: str, folder: Path, inputs: dict[str, Any], files: dict[str, Any]) -> None:

@@ -28,6 +28,7 @@ from formcheck.errors import OutputError
 # The temp names made here: ".<stem>.<8 random chars><suffix>" (tempfile.mkstemp's alphabet).
 TEMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.[A-Za-z0-9]+$")
 _MAX_STEM_BYTES = 100  # so the temp name of a long (but valid) file name stays under 255 bytes
+_MAX_SUFFIX_BYTES = 16
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,10 @@ def atomic_path(
         folder.mkdir(parents=True, exist_ok=True)
         where = _temp_folder(folder, temp_dir or (stage.temp_dir if stage else None))
         prefix = "." + dest.stem.encode("utf-8", "surrogateescape")[:_MAX_STEM_BYTES].decode("utf-8", "ignore") + "."
-        fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix or dest.suffix or ".tmp", dir=where)
+        ext = suffix or dest.suffix
+        if not ext or len(ext.encode("utf-8", "surrogateescape")) > _MAX_SUFFIX_BYTES:
+            ext = ".tmp"  # a long "extension" is part of a name, not a format (so the temp name fits)
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=ext, dir=where)
         os.close(fd)
     except OSError as exc:
         raise OutputError(f"cannot write {dest}: {exc.strerror or exc}") from exc
