@@ -95,7 +95,7 @@ def red_pixels_near(img: np.ndarray, xy: np.ndarray, r: int = 12) -> int:
 
 def test_the_faulty_body_part_is_highlighted_only_while_verdicts_show():
     a = vb.analysis(n=50, width=640, height=360)
-    overlay = render.Overlay(a, 640, 360)
+    overlay = render.ClipOverlay(a, 640, 360)
     states = render.timeline(a)
     knee = a.smoothed.image[20, L_KNEE, :2]
     during = overlay.annotate(np.zeros((360, 640, 3), np.uint8), 20, states[20])
@@ -109,7 +109,7 @@ def test_the_faulty_body_part_is_highlighted_only_while_verdicts_show():
 
 def test_verdict_card_shows_every_visible_check():
     a = vb.analysis(n=50, width=640, height=360)
-    card, _ = render.Overlay(a, 640, 360).card(0, 18)
+    card, _ = render.ClipOverlay(a, 640, 360).card(0, 18)
     # A fault names the value its rule judged (the same number the HTML, CSV and JSON show).
     assert [title for _, title in card.rows] == ["Full lockout", "Vertical shins: 12.5°", "Neck: 12.5°"]
     assert card.notes == ("1 not visible from this angle",)
@@ -127,7 +127,7 @@ def test_text_scales_with_the_frame(small, big):
     heights = []
     for w, h in (small, big):
         a = vb.analysis(n=20, width=w, height=h)
-        overlay = render.Overlay(a, w, h)
+        overlay = render.ClipOverlay(a, w, h)
         scene = np.zeros((h, w, 3), np.uint8)
         overlay.counter.annotate(scene, "REPS 1/2", "rep 2 · ascent ↑")
         heights.append(ink_height(scene))
@@ -137,7 +137,7 @@ def test_text_scales_with_the_frame(small, big):
 
 def test_text_stays_inside_a_small_frame():
     a = vb.analysis(n=20, width=96, height=160, reps=(vb.rep(2, 6, 10),))
-    img = render.Overlay(a, 96, 160).annotate(np.zeros((160, 96, 3), np.uint8), 10, render.timeline(a)[10])
+    img = render.ClipOverlay(a, 96, 160).annotate(np.zeros((160, 96, 3), np.uint8), 10, render.timeline(a)[10])
     assert img.shape == (160, 96, 3) and img.any()
 
 
@@ -179,14 +179,14 @@ def test_a_failing_write_leaves_no_file(tmp_path, monkeypatch):
     src = vb.video(tmp_path / "in.mp4", 40)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    real = render.Overlay.annotate
+    real = render.ClipOverlay.annotate
 
     def boom(self, scene, i, s):
         if i == 20:
             raise RuntimeError("disk full")
         return real(self, scene, i, s)
 
-    monkeypatch.setattr(render.Overlay, "annotate", boom)
+    monkeypatch.setattr(render.ClipOverlay, "annotate", boom)
     with pytest.raises(RuntimeError):
         render.annotate_video(src, vb.analysis(40), out_dir / "a.mp4")
     assert leftovers(out_dir) == []
@@ -237,7 +237,7 @@ def test_dev_clip_annotated_end_to_end(samples_dir, dev_track, tmp_path):
 
 def test_partial_rep_card_says_why_and_highlights_nothing():
     a = vb.analysis(n=40, reps=(vb.rep(2, 10, 18), vb.rep(22, 30, 38, partial=True)))
-    overlay = render.Overlay(a, 320, 180)
+    overlay = render.ClipOverlay(a, 320, 180)
     card, _ = overlay.card(1, 38)
     assert card.header == "Partial rep (not counted)" and card.rows == ()
     assert " ".join(card.cue) == "the clip ends mid-rep"

@@ -30,70 +30,6 @@ from formcheck.errors import ExitCode, FormcheckError
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
 WINDOW = "formcheck live"
-PHASE_LABEL = {"waiting": "waiting for the lifter", "bottom": "bottom", "rising": "ascent ↑", "top": "top hold",
-               "lowering": "descent ↓"}  # fmt: skip
-
-
-class LiveOverlay:
-    """Draws a LiveState on a frame (sizes scale with the frame, as in the annotated video)."""
-
-    def __init__(self, width: int, height: int, source_width: int) -> None:
-        from formcheck.report.annotators import BadgeAnnotator, CounterAnnotator, SkeletonAnnotator
-
-        u = (width + height) / 200.0
-        self.width, self.height, self.margin = width, height, max(6, round(1.6 * u))
-        self.scale = width / (source_width or width)
-        self.skeleton = SkeletonAnnotator(max(2, round(0.35 * u)), max(2, round(0.5 * u)))
-        self.counter = CounterAnnotator(max(10, round(2.4 * u)), self.margin)
-        self.badges = BadgeAnnotator(max(10, round(2.0 * u)), self.margin, width // 2)
-        self.size = max(10, round(1.8 * u))
-        self._card: tuple[int, Any] | None = None
-
-    def annotate(self, scene: Any, state: Any, stats: Any = None, paused: bool = False) -> Any:
-        from formcheck.analysis.kinematics import LEFT, RIGHT, View
-        from formcheck.report.annotators import VERDICT_COLOR, put_text
-
-        if state.pose is not None:
-            highlight: dict[int, Any] = {}
-            if state.last is not None and state.last.rep.full:
-                for c in sorted(state.last.checks, key=lambda c: c.verdict.value == "fail"):
-                    if c.verdict.value in ("warn", "fail"):
-                        highlight.update(dict.fromkeys(c.landmarks, VERDICT_COLOR[c.verdict]))
-            far = frozenset((RIGHT if state.view == View.SIDE_LEFT else LEFT) if state.view.is_side else ())
-            self.skeleton.annotate(scene, state.pose.image[:, :2] * self.scale, highlight, far)
-        sub = PHASE_LABEL.get(state.phase.value, state.phase.value)
-        if state.partial:
-            sub += f" · {state.partial} partial"
-        self.counter.annotate(scene, f"REPS {state.reps}", sub)
-        if state.last is not None:
-            card = self._card_for(state.last)
-            x = self.width - card.width - self.margin // 2
-            self.badges.annotate(scene, card, (x, self.margin // 2))
-        lines = []
-        if stats is not None:
-            lines.append(f"{stats.fps:.1f} fps · latency {stats.latency_ms:.0f} ms (p95 {stats.latency_p95_ms:.0f})"
-                         f" · dropped {stats.frames_dropped}")
-        if paused:
-            lines.append("PAUSED — space to resume, r to reset, q to quit")
-        y = self.height - self.margin
-        for text in reversed(lines):
-            y -= round(self.size * 1.4)
-            put_text(scene, text, (self.margin, y), self.size, (255, 255, 255), True, (0, 0, 0))
-        return scene
-
-    def _card_for(self, event: Any) -> Any:
-        """The last rep's verdicts, the fault that matters most on top (its cue is the one shown)."""
-        key = id(event)
-        if self._card is None or self._card[0] != key:
-            if event.rep.partial:
-                card = self.badges.card((), "Partial rep (not counted)", event.rep.reason)
-            else:
-                checks = sorted(event.checks, key=lambda c: c.rule != event.fault)
-                score = f" · {event.score:.0f}/100" if event.score is not None else ""
-                card = self.badges.card(checks, f"Rep {event.number}{score}")
-            self._card = (key, card)
-        return self._card[1]
-
 
 class Window:
     """cv2.imshow and the keys: q quit, r reset the set, space pause."""
@@ -202,7 +138,7 @@ def _run(camera: int | None, source: str | None, window: bool, json_out: str | N
     info = src.info
     session = LiveSession(cfg, LiveConfig(idle_s=idle), info.width, info.height, info.name, info.fps)
     last: list[Any] = [None, None, None]  # frame, state, stats: for --snapshot
-    overlay: LiveOverlay | None = None
+    overlay: Any = None  # a LiveOverlay (formcheck.report.overlay), sized to the frames
 
     def on_frame(frame: Any, state: Any, st: Any) -> str | None:
         nonlocal overlay
@@ -218,6 +154,8 @@ def _run(camera: int | None, source: str | None, window: bool, json_out: str | N
             return None
         h, w = frame.image.shape[:2]
         if overlay is None or (overlay.width, overlay.height) != (w, h):
+            from formcheck.report.overlay import LiveOverlay
+
             overlay = LiveOverlay(w, h, info.width)
         img = overlay.annotate(frame.image.copy(), state, st if stats else None)
         cmd = win.show(img)
@@ -285,6 +223,7 @@ def _snapshot(path: Path, frame: Any, state: Any, st: Any, stats: bool, source_w
     import cv2
 
     from formcheck.errors import OutputError
+    from formcheck.report.overlay import LiveOverlay
     from formcheck.util.atomic import atomic_path
 
     h, w = frame.image.shape[:2]

@@ -25,16 +25,8 @@ from formcheck.errors import OutputError
 from formcheck.inputs.video import iter_frames, probe
 from formcheck.pipeline.analyze import Analysis
 from formcheck.pose.track import SKELETON
-from formcheck.report.annotators import (
-    RGB,
-    VERDICT_COLOR,
-    AngleAnnotator,
-    BadgeAnnotator,
-    BadgeCard,
-    CounterAnnotator,
-    SkeletonAnnotator,
-)
-from formcheck.rules.base import Verdict
+from formcheck.report.annotators import RGB, BadgeCard
+from formcheck.report.overlay import Overlay, far_side, highlight
 from formcheck.util.atomic import atomic_path
 
 # Angles drawn at their joints: (kinematics series, label, index into kinematics.LEFT/RIGHT
@@ -45,7 +37,6 @@ ANGLES: tuple[tuple[str, str, int], ...] = (
     ("shin", "shin", 3),
     ("neck", "neck", 0),
 )
-PHASE_LABEL = {"ascent": "ascent ↑", "descent": "descent ↓", "top hold": "top hold", "bottom": "bottom"}
 BADGE_S = 1.75  # how long a rep's verdicts stay on screen after it ends
 
 
@@ -79,8 +70,8 @@ def timeline(a: Analysis, badge_s: float = BADGE_S) -> list[FrameState]:
         out.append(FrameState(done, total, rep, phase, shown[-1] if shown else None))
     return out
 
-class Overlay:
-    """Every annotator for one clip, sized to its frames: `annotate(scene, i, state)`.
+class ClipOverlay(Overlay):
+    """The overlay for one clip's frames, from its Analysis: `annotate(scene, i, state)`.
 
     A rep's verdict card goes in the corner that covers the fewest body joints over the
     `card_frames` frames it is shown for, chosen once per rep so it does not jump around.
@@ -88,41 +79,26 @@ class Overlay:
 
     def __init__(self, a: Analysis, width: int, height: int, card_frames: int = 1,
                  angles: Sequence[tuple[str, str, int]] = ANGLES) -> None:
-        self.a, self.width, self.height, self.card_frames = a, width, height, max(1, card_frames)
-        u = (width + height) / 200.0  # text scales with the frame, landscape or portrait
-        self.margin = m = max(6, round(1.6 * u))
+        super().__init__(width, height)
+        self.a, self.card_frames = a, max(1, card_frames)
         sx, sy = width / (a.smoothed.width or width), height / (a.smoothed.height or height)
         self.pose = a.smoothed.image[..., :2] * np.array([sx, sy])
-        near, far = (RIGHT, LEFT) if a.k.view == View.SIDE_RIGHT else (LEFT, RIGHT)
+        near = RIGHT if a.k.view == View.SIDE_RIGHT else LEFT
         vis = a.smoothed.visibility
         if not a.k.view.is_side and len(vis) and np.nanmean(vis[:, RIGHT[1]]) > np.nanmean(vis[:, LEFT[1]]):
-            near, far = RIGHT, LEFT
-        self.far = frozenset(far) if a.k.view.is_side else frozenset()
+            near = RIGHT
+        self.far = far_side(a.k.view)
         self.angles = [(near[j], label, getattr(a.k, name)) for name, label, j in angles]
-        self.skeleton = SkeletonAnnotator(max(2, round(0.35 * u)), max(2, round(0.5 * u)))
-        self.angle = AngleAnnotator(max(10, round(2.3 * u)))
-        self.counter = CounterAnnotator(max(10, round(2.4 * u)), m)
-        self.badges = BadgeAnnotator(max(10, round(2.4 * u)), m, width - m)
         self._cards: dict[int, tuple[BadgeCard, tuple[int, int]]] = {}
 
     def highlight(self, rep: int) -> dict[int, RGB]:
         """Body parts of the rep's faults, fail over warn (none for a partial rep: not judged)."""
-        out: dict[int, RGB] = {}
-        if self.a.reps[rep].partial:
-            return out
-        for c in sorted(self.a.checks[rep], key=lambda c: c.verdict == Verdict.FAIL):
-            if c.verdict in (Verdict.WARN, Verdict.FAIL):
-                out.update(dict.fromkeys(c.landmarks, VERDICT_COLOR[c.verdict]))
-        return out
+        return {} if self.a.reps[rep].partial else highlight(self.a.checks[rep])
 
     def card(self, j: int, i: int) -> tuple[BadgeCard, tuple[int, int]]:
         if j not in self._cards:
-            rep, score = self.a.reps[j], self.a.scores[j]
-            if rep.partial:
-                card = self.badges.card((), "Partial rep (not counted)", rep.reason)
-            else:
-                head = f"Rep {j + 1}" + (f" · {score:.0f}/100" if score is not None else "")
-                card = self.badges.card(self.a.checks[j], head)
+            rep = self.a.reps[j]
+            card = self.rep_card(self.a.checks[j], j + 1, self.a.scores[j], rep.reason if rep.partial else None)
             self._cards[j] = card, self._place(card, i)
         return self._cards[j]
 
@@ -145,17 +121,13 @@ class Overlay:
 
     def annotate(self, scene: np.ndarray, i: int, s: FrameState | None) -> np.ndarray:
         if i < len(self.pose):
-            pose = self.pose[i]
-            hl = self.highlight(s.badges) if s is not None and s.badges is not None else {}
-            self.skeleton.annotate(scene, pose, hl, self.far)
+            judged = s is not None and s.badges is not None and not self.a.reps[s.badges].partial
             labels = [(j, f"{label} {v[i]:.0f}°") for j, label, v in self.angles if np.isfinite(v[i])]
-            self.angle.annotate(scene, pose, labels)
+            self.draw_pose(scene, self.pose[i], self.a.checks[s.badges] if judged else (), self.far, labels)
         if s is None:
             return scene
-        sub = PHASE_LABEL.get(s.phase, s.phase)
-        if s.rep is not None:
-            sub = f"{'partial' if self.a.reps[s.rep].partial else f'rep {s.rep + 1}'} · {sub}"
-        self.counter.annotate(scene, f"REPS {s.done}/{s.total}", sub)
+        rep = "" if s.rep is None else "partial" if self.a.reps[s.rep].partial else f"rep {s.rep + 1}"
+        self.draw_counter(scene, f"REPS {s.done}/{s.total}", s.phase, before=rep)
         if s.badges is not None:
             self.badges.annotate(scene, *self.card(s.badges, i))
         return scene
@@ -175,7 +147,7 @@ def annotate_video(video: Path, analysis: Analysis, out: Path, *, badge_s: float
     info = probe(video)
     states = timeline(analysis, badge_s)
     fps = _fps(analysis, info.fps)
-    overlay = Overlay(analysis, info.width, info.height, card_frames=round(badge_s * fps))
+    overlay = ClipOverlay(analysis, info.width, info.height, card_frames=round(badge_s * fps))
     with atomic_path(out) as tmp:
         writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps,
                                  (info.width, info.height))
@@ -218,7 +190,7 @@ def annotated_tops(video: Path, analysis: Analysis) -> list[np.ndarray | None]:
             out.append(None)
             continue
         img = img.copy()
-        Overlay(analysis, img.shape[1], img.shape[0]).annotate(img, rep.top, replace(states[rep.top], badges=j))
+        ClipOverlay(analysis, img.shape[1], img.shape[0]).annotate(img, rep.top, replace(states[rep.top], badges=j))
         out.append(img)
     return out
 
