@@ -346,3 +346,36 @@ def test_a_folder_named_like_a_batch_output_is_never_replaced(clash: str, tmp_pa
     r = runner.invoke(batch_app, [str(src), "--out", str(out), "-q"])
     one_line(r, ExitCode.USAGE, "did not write")
     assert sorted(p.name for p in out.iterdir()) == [clash] and (out / clash / "mine.txt").read_text() == "keep"
+
+
+# --- a full disk: every writer detects a failed or short write and leaves nothing -------------
+
+
+def _run_with_file_limit(args: list[object], limit: int, cwd: Path):
+    """formcheck in a process whose files cannot grow past `limit` bytes (as a full disk: EFBIG)."""
+    import resource
+    import subprocess
+    import sys
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    exe = Path(sys.executable).with_name("formcheck")
+    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, timeout=120, cwd=cwd,
+                          preexec_fn=cap)
+
+
+@pytest.mark.parametrize("flag", ["--annotate", "--json", "--html", "--save-poses"])
+def test_a_full_disk_leaves_no_output(flag: str, tmp_path: Path):
+    video = corpus.write_video(tmp_path / "noise.mp4", corpus.noise_frames(48, 320, 240))  # ~2 MB annotated
+    out = tmp_path / "out"
+    ext = {"--annotate": ".mp4", "--json": ".json", "--html": ".html", "--save-poses": ".npz"}[flag]
+    limit = 600 if flag != "--annotate" else 256 * 1024  # the CSV (written before --annotate, --html) fits
+    args = [video, flag, out / f"r{ext}", "--csv", out / "r.csv"]
+    r = _run_with_file_limit(args, limit, tmp_path)
+    assert r.returncode == ExitCode.OUTPUT, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("formcheck: cannot write") and f"r{ext}" in lines[0], r.stderr
+    assert "File too large" in lines[0] or "cut short" in lines[0] or "wrote nothing" in lines[0], lines[0]
+    assert not out.exists() or list(out.iterdir()) == []  # not even the CSV written before it
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["noise.mp4", *(["out"] if out.exists() else [])])

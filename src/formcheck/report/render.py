@@ -154,14 +154,30 @@ def annotate_video(video: Path, analysis: Analysis, out: Path, *, badge_s: float
         try:
             if not writer.isOpened():
                 raise OutputError(f"cannot write {out}: OpenCV could not open an MPEG-4 writer for it")
+            written = 0
             for f in iter_frames(video, prefetch=2):
                 img = _fit(f.image, info.width, info.height)
                 overlay.annotate(img, f.index, states[f.index] if f.index < len(states) else None)
                 writer.write(cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+                written += 1
         finally:
             writer.release()
-        if tmp.stat().st_size == 0:
-            raise OutputError(f"cannot write {out}: the video encoder wrote nothing")
+        check_video_whole(tmp, out, written)
+
+
+def check_video_whole(tmp: Path, out: Path, frames: int) -> None:
+    """OpenCV's writer reports no failed or short write (a full disk, a file size limit): read the
+    file back; it must open and hold every frame written, or it is not given its name."""
+    if tmp.stat().st_size == 0:
+        raise OutputError(f"cannot write {out}: the video encoder wrote nothing (is the disk full?)")
+    cap = cv2.VideoCapture(str(tmp), cv2.CAP_FFMPEG)
+    try:
+        got = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
+    finally:
+        cap.release()
+    if got != frames:
+        raise OutputError(f"cannot write {out}: the video was cut short ({got} of {frames} frames readable); "
+                          "is the disk full?")
 
 
 def _fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
