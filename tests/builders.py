@@ -29,6 +29,7 @@ def kinematics(t: np.ndarray, hip_ext: np.ndarray, lift: np.ndarray | None = Non
         "feet_gap": np.full(n, 0.1),
         "scale_px": 200.0,
         "hip_over_shoulder": lift.copy(),  # the shoulders stay put while the hips rise
+        "hip_over_supports": lift.copy(),  # ... and the hips rise off the shoulder-feet line
     }
     base.update(over)
     return Kinematics(**base)  # type: ignore[arg-type]

@@ -147,3 +147,16 @@ def test_body_scale_follows_a_zooming_camera() -> None:
     for name in ("lift", "hip_over_shoulder"):
         a, b = getattr(steady, name), getattr(zoomed, name)
         assert np.nanmax(np.abs(a - b)) < 0.02 * np.nanmax(np.abs(a)) + 0.01, name
+
+
+def test_hip_height_off_the_supports_survives_a_rolling_camera() -> None:
+    """A hand-held camera that rolls 8° tilts the picture's vertical, not the distance of the
+    hips from the shoulder-feet line."""
+    track = stick_track(60, 320, 180, fps=15.0)
+    a = np.radians(8.0)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    image = track.image.copy()
+    image[..., :2] = (image[..., :2] - [160.0, 90.0]) @ rot.T + [160.0, 90.0]
+    steady, rolled = compute(track), compute(replace(track, image=image))
+    assert np.nanmax(np.abs(steady.hip_over_supports - rolled.hip_over_supports)) < 0.01
+    assert np.nanmax(np.abs(steady.hip_over_shoulder - rolled.hip_over_shoulder)) > 0.05  # the picture's vertical moves

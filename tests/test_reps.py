@@ -91,6 +91,7 @@ def test_shoulders_rising_past_the_hips_is_not_a_rep():
     t, s = sine_reps(4)
     lift = (s - s.min()) / 100.0
     assert segment(kinematics(t, s, lift=lift, hip_over_shoulder=-lift)) == []
+    assert segment(kinematics(t, s, lift=lift, hip_over_supports=-lift)) == []
     assert len(full(segment(kinematics(t, s, lift=lift, hip_over_shoulder=lift)))) == 4
 
 
@@ -146,6 +147,10 @@ def _gate_set(gate: str, margin: float, n: int, seed: int, sure_first: bool):
         amp = cfg.min_hip_rise + margin * cfg.hip_rise_band
         over["hip_over_shoulder"] = u * np.where(sure_first & first, 0.5, amp) + rng.normal(
             0, cfg.hip_rise_band / 5, len(t))
+    elif gate == "hip_line":
+        amp = cfg.min_hip_line + margin * cfg.hip_line_band
+        over["hip_over_supports"] = u * np.where(sure_first & first, 0.5, amp) + rng.normal(
+            0, cfg.hip_line_band / 5, len(t))
     elif gate == "incline":
         val = cfg.max_incline_deg - margin * cfg.incline_band_deg
         over["incline"] = np.where(sure_first & first, 30.0, val) + rng.normal(0, cfg.incline_band_deg / 5, len(t))
@@ -155,7 +160,7 @@ def _gate_set(gate: str, margin: float, n: int, seed: int, sure_first: bool):
     return kinematics(t, s, **over)
 
 
-GATES = ["lift", "hip_rise", "incline", "knee"]
+GATES = ["lift", "hip_rise", "hip_line", "incline", "knee"]
 
 
 @pytest.mark.parametrize("gate", GATES)

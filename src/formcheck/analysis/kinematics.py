@@ -97,6 +97,9 @@ class Kinematics:
     # Hips above the shoulders, torso lengths (image): rises in a thrust or bridge (shoulders
     # stay on the bench or floor), falls in a back extension, squat or sit-up.
     hip_over_shoulder: np.ndarray | None = None
+    # Hips above the shoulder->planted-ankle line (the two supports), torso lengths: a distance,
+    # so a camera that rolls does not change it (only which side is "up" uses the picture).
+    hip_over_supports: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.t)
@@ -190,6 +193,7 @@ def compute(track: PoseTrack) -> Kinematics:
     lift = (planted - hip_y) / body
     shoulder_y = np.mean(im[:, [L_SHOULDER, R_SHOULDER], 1], axis=1) if len(track) else np.empty(0)
     hip_over_shoulder = (shoulder_y - hip_y) / body
+    hip_over_supports = _above_line(im, body)
 
     mid_sh = (w[:, L_SHOULDER] + w[:, R_SHOULDER]) / 2
     mid_an = (w[:, L_ANKLE] + w[:, R_ANKLE]) / 2
@@ -237,7 +241,22 @@ def compute(track: PoseTrack) -> Kinematics:
         head_in_view=in_frame(track, (NOSE, L_EAR, R_EAR)),
         near_foot_up=near_foot_up,
         hip_over_shoulder=hip_over_shoulder,
+        hip_over_supports=hip_over_supports,
     )
+
+
+def _above_line(im: np.ndarray, body: np.ndarray) -> np.ndarray:
+    """Signed distance of the mid-hip from the line mid-shoulder -> lower ankle, in body units;
+    positive on the side facing up the picture."""
+    sh = np.mean(im[:, [L_SHOULDER, R_SHOULDER]], axis=1) if len(im) else np.empty((0, 2))
+    hip = np.mean(im[:, [L_HIP, R_HIP]], axis=1) if len(im) else np.empty((0, 2))
+    left_lower = (im[:, L_ANKLE, 1] >= im[:, R_ANKLE, 1])[:, None]
+    ankle = np.where(left_lower, im[:, L_ANKLE], im[:, R_ANKLE])
+    d, rel = ankle - sh, hip - sh
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dist = (d[:, 0] * rel[:, 1] - d[:, 1] * rel[:, 0]) / np.linalg.norm(d, axis=1)
+    up = np.where(d[:, 0] > 0, -1.0, 1.0)  # the normal (-dy, dx) points up the picture when dx < 0
+    return up * dist / body
 
 
 # Body-scale units use the torso length over this window around each frame (a rolling median):

@@ -32,8 +32,13 @@ class RepsConfig:
     lift_band: float = field(default=0.05, metadata={"range": (0, 10)})
     # Hips rising relative to the shoulders (torso lengths): a thrust or bridge raises the hips
     # past shoulders that stay put; a back extension, squat, sit-up or swing raises the shoulders.
-    min_hip_rise: float = field(default=0.18, metadata={"range": (0, 10)})
-    hip_rise_band: float = field(default=0.08, metadata={"range": (0, 10)})
+    # Judged twice: up the picture (strong against back extensions and sit-ups, but a camera
+    # that rolls tilts it: hence the low bar) and away from the shoulder->ankle support line
+    # (a distance, which no roll changes).
+    min_hip_rise: float = field(default=0.08, metadata={"range": (0, 10)})
+    hip_rise_band: float = field(default=0.06, metadata={"range": (0, 10)})
+    min_hip_line: float = field(default=0.18, metadata={"range": (0, 10)})
+    hip_line_band: float = field(default=0.08, metadata={"range": (0, 10)})
     max_incline_deg: float = 60.0  # ankle->shoulder line steeper than this = standing, not thrusting
     incline_band_deg: float = 10.0
     max_top_knee_deg: float = 155.0  # at the top the knees stay bent (feet planted)
@@ -197,6 +202,7 @@ class Evidence:
 
     lift: float  # hips up from the bottom, over the planted feet, torso lengths
     hip_rise: float  # hips up relative to the shoulders, torso lengths (NaN = not measured)
+    hip_line: float  # hips up away from the shoulder->ankle line, torso lengths (NaN = not measured)
     incline: float  # ankle->shoulder line over the whole cycle, degrees (standing ~70-90)
     knee_top: float  # knee angle at the top, degrees
     hip_top: float  # hip extension at the top, degrees
@@ -213,6 +219,7 @@ def evidence(k: Kinematics, c: _Cycle, cfg: RepsConfig) -> Evidence:
     return Evidence(
         lift=_med(k.lift, top) - _med(k.lift, bottom),
         hip_rise=_med(k.hip_over_shoulder, top) - _med(k.hip_over_shoulder, bottom),
+        hip_line=_med(k.hip_over_supports, top) - _med(k.hip_over_supports, bottom),
         incline=_med(k.incline, every),
         knee_top=_med(k.knee, top),
         hip_top=_med(s, top),
@@ -238,6 +245,8 @@ def margins(e: Evidence, cfg: RepsConfig) -> dict[str, float]:
     }
     if np.isfinite(e.hip_rise):
         m["hip_rise"] = (e.hip_rise - cfg.min_hip_rise) / cfg.hip_rise_band
+    if np.isfinite(e.hip_line):
+        m["hip_line"] = (e.hip_line - cfg.min_hip_line) / cfg.hip_line_band
     return {name: (v if np.isfinite(v) else -np.inf) for name, v in m.items()}
 
 
