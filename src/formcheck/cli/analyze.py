@@ -77,12 +77,13 @@ def analyze(
               **({"the --model file": model} if model is not None else {"the pose model": default_model_path()})}
     with user_errors(debug), quiet_native_stderr(not debug), no_outputs_on_failure():
         check_outputs(video, outputs, {"--keyframes": keyframes}, inputs)  # before anything is read or written
+        from formcheck.apps.history import check_history, record_run
+
+        check_history(lifter, db, load, rpe, note)  # the database opens before minutes of tracking, not after
         cfg = load_config(config)
         with _progress(quiet) as progress:
             analysis = analyze_path(video, cfg, model, progress)
         report = build(analysis)
-        from formcheck.apps.history import record_run
-
         record_run(video, analysis, report, lifter=lifter, db=db, load_kg=load, rpe=rpe, note=note,
                    report_path=json_out, say=None if quiet else err.print)
         if save_poses is not None:

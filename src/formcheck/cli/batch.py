@@ -59,6 +59,13 @@ def batch(
     csv: Annotated[bool, typer.Option("--csv", help="Also write DIR/<name>.csv (one row per rep).")] = False,
     html: Annotated[bool, typer.Option("--html", help="Also write DIR/<name>.html reports.")] = False,
     annotate: Annotated[bool, typer.Option("--annotate", help="Also write annotated videos DIR/<name>.mp4.")] = False,
+    lifter: Annotated[str | None, typer.Option("--lifter", help="Save every scored set to this lifter's training "
+                                               "history (formcheck history).", metavar="NAME")] = None,
+    lifter_from_folder: Annotated[bool, typer.Option(
+        "--lifter-from-folder", help="Save each set to the history, its lifter the input's folder name "
+                                     "(clients/ana/week3.mp4 -> ana; --lifter for files without one).")] = False,
+    db: Annotated[Path | None, typer.Option("--db", help="With --lifter/--lifter-from-folder: the history "
+                                                         "database.", metavar="PATH")] = None,
     config: ConfigOption = None,
     model: ModelOption = None,
     quiet: QuietOption = False,
@@ -70,7 +77,8 @@ def batch(
     engine = engine or ("ray" if ray_address else "local")
     view = _View(quiet, debug)
     with user_errors(debug), quiet_native_stderr(not debug):
-        settings = Settings.create(out, load_config(config), model, csv, html, annotate, config_file=config)
+        settings = Settings.create(out, load_config(config), model, csv, html, annotate, config_file=config,
+                                   lifter=lifter, lifter_from_folder=lifter_from_folder, db=db)
         try:
             with _sigterm_as_interrupt(), view:
                 result = run_batch(paths, settings, engine, workers, ray_address, view.plan, view.result)
@@ -84,6 +92,11 @@ def batch(
         err.print(f"{len(result.records)} files: {', '.join(c for c in counts if not c.startswith('0 '))}"
                   + (f" ({reused} already done, skipped)" if reused else "")
                   + f" · {escape(str(out / 'summary.csv'))} · {escape(str(out / 'index.html'))}", soft_wrap=True)
+        if settings.records_history:
+            saved = [r for r in result.records if r.status == "ok" and "not saved to the history" not in r.message]
+            missed = result.count("ok") - len(saved)
+            err.print(f"formcheck: {len(saved)} sets saved to the history ({escape(str(settings.db))})"
+                      + (f"; {missed} could not be (see summary.csv)" if missed else ""), soft_wrap=True)
     raise typer.Exit(int(result.exit_code))
 
 

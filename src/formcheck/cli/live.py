@@ -108,6 +108,12 @@ def live(
     fast: Annotated[
         bool, typer.Option("--fast", help="Files only: every frame, as fast as possible (no real-time pacing).")
     ] = False,
+    lifter: Annotated[str | None, typer.Option("--lifter", help="Save the set to this lifter's training history "
+                                               "(formcheck history).", metavar="NAME")] = None,
+    load: Annotated[float | None, typer.Option("--load", help="With --lifter: the load, kg.", metavar="KG")] = None,
+    rpe: Annotated[float | None, typer.Option("--rpe", help="With --lifter: effort, RPE 1-10.")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="With --lifter: a note on the set.")] = None,
+    db: Annotated[Path | None, typer.Option("--db", help="With --lifter: the history db.", metavar="PATH")] = None,
     config: ConfigOption = None,
     model: ModelOption = None,
     quiet: QuietOption = False,
@@ -119,12 +125,18 @@ def live(
             raise FormcheckError("give either --camera or --source, not both", ExitCode.USAGE)
         if fast and source is None:
             raise FormcheckError("--fast needs --source (a camera cannot go faster than real time)", ExitCode.USAGE)
-        _run(camera, source, not no_window, json_out, html, voice, stats, idle, fast, config, model, quiet, snapshot)
+        from formcheck.apps.history import check_history
+        from formcheck.apps.history.record import now
+
+        history = {"lifter": lifter, "db": db, "load_kg": load, "rpe": rpe, "note": note}
+        keep = check_history(**history)  # before the camera opens: a bad database is known now
+        _run(camera, source, not no_window, json_out, html, voice, stats, idle, fast, config, model, quiet, snapshot,
+             history | {"recorded_at": now()} if keep else None)
 
 
 def _run(camera: int | None, source: str | None, window: bool, json_out: str | None, html: Path | None,
          voice: bool, stats: bool, idle: float, fast: bool, config: Path | None, model: Path | None,
-         quiet: bool, snapshot: Path | None) -> None:  # fmt: skip
+         quiet: bool, snapshot: Path | None, history: dict[str, Any] | None = None) -> None:  # fmt: skip
     from formcheck.apps.live import LiveConfig, LiveSession, open_source, run
     from formcheck.cli.analyze import print_report
     from formcheck.config import load_config
@@ -187,6 +199,13 @@ def _run(camera: int | None, source: str | None, window: bool, json_out: str | N
         # Thumbnails need frame i of the file to be row i of the track: every frame processed.
         whole = info.kind == "file" and result.stats.frames_dropped == 0
         html_report.write_html(result.analysis, report, html, Path(source) if whole and source else None)
+    if history is not None:  # a file: the same set as `formcheck FILE --lifter`; a camera: one set per session
+        from formcheck.apps.history import record_run
+
+        when, video = history.pop("recorded_at"), Path(source) if info.kind == "file" and source else None
+        record_run(video, result.analysis, report, report_path=json_out, say=None if quiet else err.print,
+                   identity=None if video else f"live:{info.name}|{when}", recorded_at=None if video else when,
+                   **history)
     if not quiet:
         print_report(report, to_stderr=json_out == "-")
     if stats:

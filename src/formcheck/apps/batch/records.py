@@ -34,11 +34,21 @@ class Settings:
     annotate: bool = False
     key: str = ""
     config_file: Path | None = None  # where `config` was read from: never to be overwritten
+    # The training history (docs/history.md): where each scored set is saved, and for whom. Not
+    # in `key`: recording changes no result, so asking for it never forces a re-score.
+    lifter: str | None = None  # every set's lifter; with lifter_from_folder, the fallback
+    lifter_from_folder: bool = False  # each input's parent folder name is its lifter
+    db: Path | None = None  # the history database (absolute); None with neither lifter option = no recording
+
+    @property
+    def records_history(self) -> bool:
+        return self.lifter is not None or self.lifter_from_folder
 
     @classmethod
     def create(cls, out: str | os.PathLike[str], config: Config | None = None, model: Path | None = None,
                csv: bool = False, html: bool = False, annotate: bool = False,
-               config_file: str | os.PathLike[str] | None = None) -> Settings:
+               config_file: str | os.PathLike[str] | None = None, lifter: str | None = None,
+               lifter_from_folder: bool = False, db: str | os.PathLike[str] | None = None) -> Settings:
         from formcheck.pose.model import MODEL_SHA256
 
         config = _one_worker(config or Config())
@@ -46,8 +56,18 @@ class Settings:
         payload = {"config": dataclasses.asdict(config), "model": model_id, "csv": csv, "html": html,
                    "annotate": annotate, "formcheck": __version__}
         key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+        if db is not None and lifter is None and not lifter_from_folder:
+            raise FormcheckError("--db saves each set to the history: it needs --lifter NAME or "
+                                 "--lifter-from-folder", ExitCode.USAGE)
+        if lifter is not None or lifter_from_folder:
+            from formcheck.apps.history.record import clean_name
+            from formcheck.apps.history.store import default_path
+
+            lifter = clean_name(lifter)
+            db = Path(os.path.abspath(Path(db).expanduser() if db is not None else default_path()))
         return cls(Path(out), config, model, csv, html, annotate, key,
-                   None if config_file is None else Path(config_file))
+                   None if config_file is None else Path(config_file), lifter, lifter_from_folder,
+                   None if db is None else Path(db))
 
     @property
     def temp_dir(self) -> Path:

@@ -76,6 +76,7 @@ def run_job(job: Job, s: Settings) -> Record:
             outputs, notes = _write_outputs(job, s, analysis, report)
         ledger.discard(keep=outputs)  # this name's own outputs from other settings (a CSV no longer asked for)
         ledger.settle(outputs)
+        unsaved = _to_history(job, s, report, digest, analysis) if s.records_history else []
         nothing = report["exercise"] == "none"
         rec = Record(
             **base, status="nothing_to_score" if nothing else "ok",
@@ -84,8 +85,9 @@ def run_job(job: Job, s: Settings) -> Record:
             exercise=report["exercise"], reps=report["summary"]["reps"],
             mean_score=report["summary"]["mean_score"], frames=report["frames"], owned=ledger.pairs(),
         )
-        _write_record(s, rec)
-        return dataclasses.replace(rec, seconds=round(time.perf_counter() - t0, 3))
+        _write_record(s, rec)  # without the history note: a rerun saves the set again (it is reused)
+        return dataclasses.replace(rec, message="; ".join(m for m in (rec.message, *unsaved) if m),
+                                   seconds=round(time.perf_counter() - t0, 3))
     except FormcheckError as exc:
         rec = Record(**base, status="error", code=int(exc.code), message=str(exc), sha256=digest)
     except Exception as exc:
@@ -131,6 +133,79 @@ def _write_outputs(job: Job, s: Settings, analysis: Any, report: dict[str, Any])
             render.annotate_video(video, analysis, Path(f"{stem}.mp4"))
             outputs.append(f"{job.name}.mp4")
     return outputs, notes
+
+
+def _lifter_of(job: Job, s: Settings) -> str | None:
+    """--lifter-from-folder: the input's parent folder name (`clients/ana/week3.mp4` -> ana)."""
+    if s.lifter_from_folder:
+        from formcheck.apps.history.record import clean_name
+
+        folder = Path(os.path.abspath(job.path)).parent.name
+        if folder:
+            return clean_name(folder, "--lifter-from-folder")
+    return s.lifter
+
+
+def _to_history(job: Job, s: Settings, report: dict[str, Any], digest: str, analysis: Any = None,
+                store: Any = None) -> list[str]:
+    """Save the set to the training history (the same set again = updated, not added): [] or one
+    note. A locked, damaged or foreign database costs the note, never the file's result."""
+    if report.get("exercise") == "none":
+        return []
+    import sqlite3
+
+    from formcheck.apps.history import record_report
+    from formcheck.apps.history.record import adapt, from_report
+    from formcheck.apps.history.sets import save
+
+    try:
+        lifter = _lifter_of(job, s)
+        json_report = s.out / f"{job.name}.json"
+        if store is None:
+            curve = adapt(analysis=analysis)[1] if analysis is not None else None
+            record_report(report, db=s.db, lifter=lifter, source_path=job.path, sha256=digest or None,
+                          report_path=json_report, curve=curve)
+        else:
+            save(store, from_report(report, sha256=digest or None, source_path=job.path, report_path=json_report,
+                                    lifter=lifter))
+    except (FormcheckError, OSError, sqlite3.Error) as exc:
+        return [f"not saved to the history: {exc}"]
+    return []
+
+
+def _reused_to_history(jobs: Sequence[Job], records: dict[str, Record], s: Settings) -> None:
+    """Results complete from an earlier run go to the history too (a batch rerun with --lifter
+    after one without); saving is idempotent, so a rerun adds nothing twice. The measured curve
+    of a set already saved is kept (the report alone only gives a curve through the reps)."""
+    from formcheck.apps.history import Store
+
+    by_name = {j.name: j for j in jobs}
+    todo = [r for r in records.values() if r.status == "ok" and r.outputs]
+    if not todo:
+        return
+    store: Any = None
+    failed = ""
+    try:
+        store = Store(s.db)
+    except FormcheckError as exc:
+        failed = f"not saved to the history: {exc}"
+    try:
+        for rec in todo:
+            notes = [failed] if failed else []
+            if not failed:
+                try:
+                    report = json.loads((s.out / rec.outputs[0]).read_text(encoding="utf-8"))
+                except (OSError, ValueError) as exc:
+                    notes = [f"not saved to the history: its report cannot be read ({exc})"]
+                else:
+                    notes = _to_history(by_name[rec.name], s, report, rec.sha256, store=store)
+                    if notes and "locked" in notes[0]:
+                        failed = notes[0]  # do not wait again for every remaining file
+            if notes:
+                records[rec.name] = dataclasses.replace(rec, message="; ".join(m for m in (rec.message, *notes) if m))
+    finally:
+        if store is not None:
+            store.close()
 
 
 def _record_path(out: Path, name: str) -> Path:
@@ -240,6 +315,11 @@ def run_batch(
 
             check_model(s.model)  # one clear error, not one per video
         _check_writers(s)
+        if s.records_history:
+            from formcheck.apps.history import Store
+
+            Store(s.db).close()  # a foreign, damaged or newer database: one error before any work
+            _reused_to_history(jobs, records, s)
         if on_plan is not None:
             on_plan(len(records), len(todo))
         if on_result is not None:

@@ -22,7 +22,7 @@ from formcheck.apps.history.sets import save
 from formcheck.apps.history.store import Store, default_path
 from formcheck.errors import ExitCode, FormcheckError
 
-__all__ = ["Store", "record_report", "record_run"]
+__all__ = ["Store", "check_history", "record_report", "record_run"]
 
 
 def record_report(
@@ -46,15 +46,33 @@ def record_report(
         return save(store, rec)
 
 
+def check_history(lifter: str | None, db: str | os.PathLike[str] | None = None, load_kg: float | None = None,
+                  rpe: float | None = None, note: str | None = None) -> bool:
+    """Before any work: the history options make sense and the database opens (made if missing,
+    migrated; a foreign, damaged, newer or locked file fails here, not after minutes of tracking).
+    False when nothing is to be recorded. Raises FormcheckError."""
+    if lifter is None:
+        if any(x is not None for x in (db, load_kg, rpe, note)):
+            raise FormcheckError("--db, --load, --rpe and --note save the set to the history: "
+                                 "they need --lifter NAME", ExitCode.USAGE)
+        return False
+    clean_name(lifter)
+    check_extras(load_kg, rpe, note)
+    Store(db).close()
+    return True
+
+
 def record_run(
-    video: Path, analysis: Any, report: dict[str, Any], *, lifter: str | None, db: Path | None = None,
+    video: Path | None, analysis: Any, report: dict[str, Any], *, lifter: str | None, db: Path | None = None,
     load_kg: float | None = None, rpe: float | None = None, note: str | None = None,
-    report_path: str | None = None, say: Callable[[str], None] | None = None,
+    report_path: str | None = None, say: Callable[[str], None] | None = None, identity: str | None = None,
+    recorded_at: str | None = None,
 ) -> int | None:
-    """`formcheck VIDEO --lifter NAME [--load --rpe --note --db]`: save the set just scored.
+    """`formcheck VIDEO|live --lifter NAME [--load --rpe --note --db]`: save the set just scored.
 
     Does nothing without any of those options; the others without --lifter are a usage error.
-    A clip with no hip thrust is not saved (it would only clutter the trends).
+    A clip with no hip thrust is not saved (it would only clutter the trends). `video` None (a
+    camera): pass `identity` (one per session) and `recorded_at`.
     """
     if lifter is None:
         if any(x is not None for x in (db, load_kg, rpe, note)):
@@ -67,10 +85,10 @@ def record_run(
         if say:
             say("formcheck: not saved to the history: no hip thrust or glute bridge in this clip")
         return None
-    _, curve = adapt(analysis=analysis)
+    curve = adapt(analysis=analysis)[1] if analysis is not None else None
     set_id, created = record_report(report, db=db, lifter=lifter, source_path=video, curve=curve,
                                     report_path=report_path if report_path not in (None, "-") else None,
-                                    load_kg=load_kg, rpe=rpe, note=note)
+                                    load_kg=load_kg, rpe=rpe, note=note, identity=identity, recorded_at=recorded_at)
     if say:
         where = db if db is not None else default_path()
         say(f"formcheck: {'saved' if created else 'updated'} set {set_id} for {lifter} in the history ({where})")

@@ -106,6 +106,74 @@ def identity(report: dict[str, Any], sha256: str | None) -> str:
     return f"report:{report['source']}|{report.get('duration_s')}|{report.get('frames')}"
 
 
+MP4_EXTS = (".mp4", ".mov", ".m4v", ".3gp", ".3g2")
+_MP4_EPOCH = dt.datetime(1904, 1, 1, tzinfo=dt.UTC)
+
+
+def filmed_at(path: str | os.PathLike[str] | None) -> str | None:
+    """When a clip was filmed: the container's creation time (MP4/MOV `mvhd`, which phones and
+    cameras set), else the file's modification time; ISO 8601 UTC, None if unreadable."""
+    if path is not None and str(path).lower().endswith(MP4_EXTS):
+        when = container_time(path)
+        if when is not None:
+            return iso(when)
+    return file_time(path)
+
+
+def container_time(path: str | os.PathLike[str]) -> dt.datetime | None:
+    """`creation_time` of an MP4/MOV file's movie header (UTC), read from the box headers only
+    (a few small reads, also with the index at the end); None when absent, zero or implausible.
+    OpenCV does not expose it, and running ffprobe per file would cost more than the read."""
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            moov = _find_box(fh, b"moov", 0, size)
+            mvhd = _find_box(fh, b"mvhd", moov[0], moov[1]) if moov else None
+            if mvhd is None:
+                return None
+            fh.seek(mvhd[0])
+            head = fh.read(12)
+    except OSError:
+        return None
+    wide = bool(head) and head[0] == 1  # version 1: 64-bit times
+    if len(head) < (12 if wide else 8):
+        return None
+    secs = int.from_bytes(head[4:12] if wide else head[4:8], "big")
+    if secs == 0:
+        return None
+    try:
+        when = _MP4_EPOCH + dt.timedelta(seconds=secs)
+    except OverflowError:
+        return None
+    if not dt.datetime(1990, 1, 1, tzinfo=dt.UTC) <= when <= dt.datetime.now(dt.UTC) + dt.timedelta(days=1):
+        return None  # a camera with an unset clock, or garbage
+    return when
+
+
+def _find_box(fh: Any, kind: bytes, start: int, end: int) -> tuple[int, int] | None:
+    """(payload start, payload end) of the first `kind` box in [start, end) of an ISO BMFF file."""
+    pos, steps = start, 0
+    while pos + 8 <= end and steps < 10_000:
+        steps += 1
+        fh.seek(pos)
+        head = fh.read(16)
+        if len(head) < 8:
+            return None
+        n, typ, skip = int.from_bytes(head[:4], "big"), head[4:8], 8
+        if n == 1:
+            if len(head) < 16:
+                return None
+            n, skip = int.from_bytes(head[8:16], "big"), 16
+        elif n == 0:
+            n = end - pos
+        if n < skip:
+            return None
+        if typ == kind:
+            return pos + skip, min(pos + n, end)
+        pos += n
+    return None
+
+
 def file_time(path: str | os.PathLike[str] | None) -> str | None:
     """A file's modification time (when a phone wrote the clip), ISO 8601 UTC; None if unreadable."""
     if path is None:
@@ -166,7 +234,7 @@ def from_report(report: dict[str, Any], *, sha256: str | None = None, recorded_a
     return SetRecord(
         identity=identity(report, sha256),
         report=report,
-        recorded_at=recorded_at or file_time(source_path) or file_time(report_path) or now(),
+        recorded_at=recorded_at or filmed_at(source_path) or file_time(report_path) or now(),
         date_given=recorded_at is not None,
         sha256=sha256,
         source_path=os.path.abspath(source_path) if source_path else None,

@@ -78,7 +78,11 @@ def write_set(cx: sqlite3.Connection, rec: SetRecord) -> tuple[int, bool]:
         for key in ("source_path", "report_path", "sha256"):  # a re-score from a bare report keeps them
             if cols[key] is None:
                 del cols[key]
-        assign = ", ".join(f"{k} = :{k}" for k in cols)
+        assign = ", ".join(f"{k} = :{k}" for k in cols if k not in ("curve_json", "curve_kind"))
+        # a curve drawn from the report's reps never replaces one measured on the track
+        keep = "curve_kind = 'measured' AND :curve_kind = 'from_reps'"
+        assign += (f", curve_json = CASE WHEN {keep} THEN curve_json ELSE :curve_json END"
+                   f", curve_kind = CASE WHEN {keep} THEN curve_kind ELSE :curve_kind END")
         extras = ", ".join(f"{k} = coalesce(:{k}, {k})" for k in ("load_kg", "rpe", "note"))
         lifter = ", lifter_id = :lifter_id" if rec.lifter else ""
         params = cols | {"id": set_id, "load_kg": rec.load_kg, "rpe": rec.rpe, "note": rec.note}
