@@ -7,6 +7,7 @@ committed: every input is made here (corpus.py builds the videos).
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 import math
@@ -245,13 +246,14 @@ def test_sigterm_mid_run_removes_every_output_it_wrote(tmp_path: Path, monkeypat
     monkeypatch.setattr(render, "annotate_video", killed)
     out = tmp_path / "out"
     (tmp_path / "old.json").write_text("{}")
+    before = signal.getsignal(signal.SIGTERM)
     r = runner.invoke(app, [str(video), "--json", str(tmp_path / "old.json"), "--csv", str(out / "r.csv"),
                             "--save-poses", str(out / "t.npz"), "--annotate", str(out / "a.mp4")])
     one_line(r, ExitCode.TERMINATED, "terminated (SIGTERM)")
     assert sorted(p.name for p in out.iterdir()) == []
     assert json.loads((tmp_path / "old.json").read_text()) is not None  # the old one, or a whole new one
     assert sorted(p.name for p in video.parent.iterdir()) == ["room.mp4"]
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored
+    assert signal.getsignal(signal.SIGTERM) is before  # restored
 
 
 def test_sigterm_while_tracking_in_a_real_process(tmp_path: Path):
@@ -379,3 +381,38 @@ def test_a_full_disk_leaves_no_output(flag: str, tmp_path: Path):
     assert "File too large" in lines[0] or "cut short" in lines[0] or "wrote nothing" in lines[0], lines[0]
     assert not out.exists() or list(out.iterdir()) == []  # not even the CSV written before it
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["noise.mp4", *(["out"] if out.exists() else [])])
+
+
+# --- batch inputs that are not files: type checked before a byte is read; failed, batch goes on
+
+
+def test_fifos_devices_and_link_loops_in_a_batch_fail_alone_and_fast(tmp_path: Path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    (src / "a.npz").write_bytes(TRACK.read_bytes())
+    os.mkfifo(src / "fifo.mp4")
+    (src / "zero.mp4").symlink_to("/dev/zero")
+    (src / "loop.mp4").symlink_to("loop.mp4")
+    (src / "sub").mkdir()
+    (src / "sub" / "up").symlink_to("..")  # a folder loop: not followed
+    (tmp_path / "named-loop").symlink_to("named-loop")
+    exe = Path(sys.executable).with_name("formcheck")
+    t0 = time.monotonic()
+    r = subprocess.run([exe, "batch", src, tmp_path / "named-loop", "--out", out, "-q"], capture_output=True,
+                       text=True, timeout=60)
+    assert time.monotonic() - t0 < 30
+    assert r.returncode == ExitCode.SOME_FAILED, r.stderr
+    assert "Traceback" not in r.stderr and "this is a bug" not in r.stderr
+    rows = {row["name"]: row for row in csv.DictReader((out / "summary.csv").open())}
+    assert rows["in/a"]["status"] == "ok"
+    for name, says in {"in/fifo": "not a regular file", "in/zero": "not a regular file",
+                       "in/loop": "Too many levels of symbolic links",
+                       "named-loop": "Too many levels of symbolic links"}.items():
+        assert rows[name]["status"] == "error" and rows[name]["exit_code"] == "3", rows[name]
+        assert says in rows[name]["message"], rows[name]
+    assert sorted(p.name for p in src.iterdir()) == ["a.npz", "fifo.mp4", "loop.mp4", "sub", "zero.mp4"]

@@ -9,6 +9,7 @@ import glob
 import hashlib
 import json
 import os
+import stat
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -55,7 +56,7 @@ def discover(inputs: Sequence[str | os.PathLike[str]], out: Path | None = None,
             for f in _walk(p):
                 if not ours(f):
                     add(f)
-        elif p.exists():
+        elif p.exists() or (os.path.lexists(p) and not glob.has_magic(arg)):  # a looping link: an input that fails
             if ours(p):
                 raise FormcheckError(f"{p}: is an output of formcheck batch in {out}, not an input; "
                                      "name the original file", ExitCode.USAGE)
@@ -192,9 +193,14 @@ def locked(out: Path) -> Iterator[None]:
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
+    """The input's sha256; its type is checked before a byte is read (a FIFO would block the
+    batch forever, /dev/zero never ends): only a regular file (or a link to one) is hashed."""
     h = hashlib.sha256()
     try:
-        with open(path, "rb") as fh:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))  # a FIFO opens at once
+        with open(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise InputNotFound(f"{path}: not a regular file (a device or pipe?); pass a video file")
             while chunk := fh.read(1 << 20):
                 h.update(chunk)
     except FileNotFoundError as exc:
