@@ -1,0 +1,157 @@
+"""The same answer under harmless changes (issue 14): on the dev videos, a perturbation must not
+change the full-rep count, the exercise, or a full rep's top (by more than 0.1 s).
+
+The perturbations and the comparison are bench/perturb.py's; this file pins part of the matrix
+that `bench/stability.py` runs in full (every clip x every perturbation, ~30+ min):
+
+- track-level landmark noise at the tracker's own level (3 seeds) on **every** dev clip: it
+  costs no model run beyond the baseline track (conftest.dev_track, shared with the other
+  video tests);
+- every video-level perturbation (chunks 1 and 4, 3 frames later, 30 % of frames dropped with 3
+  seeds, 0.3 s bursts lost, every 2nd / 3rd frame at >= 10 Hz, mirror, half and double
+  resolution) on a small representative subset (SUBSET), tracked two at a time.
+
+Set FORMCHECK_STABILITY_CACHE=.cache/stability to reuse the harness's track cache (local runs);
+by default the tracks go to a temp folder, as in CI.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import perturb
+import pytest
+
+from conftest import SAMPLES, dev_labels, require_samples
+
+LABELS = {d["file"]: d for d in dev_labels()}
+CLIPS = list(LABELS)
+NOISE = [n for n in perturb.DEFAULT if perturb.get(n).kind == "track"]
+VIDEO = [n for n in perturb.DEFAULT if perturb.get(n).kind == "video"]
+# Short, cheap clips, one of each kind: a floor bridge at 24 fps (5 reps), a rendered bench thrust
+# at 24 fps (2 reps), a single-leg bridge at 30 fps (1 rep, a long flat top), a rendered thrust at
+# 30 fps whose call sits on a knife edge (labelled 1 rep), and an animated GIF of another
+# exercise (push-ups). ~870 frames; each video perturbation tracks them once (~10 passes, two at
+# a time). The 7-rep palFitness thrust (482 frames) would add ~1 min: it is in the bench matrix.
+SUBSET = [
+    "glute_bridge_BE-PROJECTS2018_GroupNo23.mp4",
+    "synthetic_hip_thrust_bobitosm_plateforme-coach.mp4",
+    "single_leg_glute_bridge_Prakhar_FitnessTransformer.mp4",
+    "synthetic_hip_thrust_MubarakElmi.mp4",
+    "not_a_thrust_push_up_yigitalasoy.gif",
+]
+SUBSET_HERE = [c for c in SUBSET if c in LABELS]
+
+
+def _ids(names: list[str]) -> list[str]:
+    return [n.rsplit(".", 1)[0] for n in names]
+
+
+class Stability:
+    """Summaries of the dev clips and their perturbations, made once per session."""
+
+    def __init__(self, dev_track, cache: Path) -> None:
+        self._dev_track = dev_track
+        self.cache = cache
+        self._base: dict[str, tuple[object, perturb.Summary]] = {}
+        self._made: set[str] = set()
+        self._summaries: dict[tuple[str, str], perturb.Summary | None] = {}
+
+    def clip(self, name: str) -> perturb.Clip:
+        return perturb.Clip(require_samples() / name, LABELS[name])
+
+    def baseline(self, name: str) -> tuple[object, perturb.Summary]:
+        if name not in self._base:
+            track = self._dev_track(name)  # formcheck as shipped, = perturb's "baseline"
+            self._base[name] = (track, perturb.analyze(track))
+        return self._base[name]
+
+    def _track_videos(self, name: str) -> None:
+        """All video-level tracks of a clip, two at a time (one core each)."""
+        if name in self._made:
+            return
+        clip = self.clip(name)
+        with ThreadPoolExecutor(max(1, min(2, perturb_cores()))) as pool:
+            results = list(pool.map(lambda p: perturb.make_track(clip, p, self.cache), VIDEO))
+        errors = [f"{r.perturbation}: {r.detail}" for r in results if r.status == "error"]
+        self._made.add(name)
+        if errors:
+            pytest.fail(f"{name}: tracking failed: {errors}")
+
+    def summary(self, name: str, perturbation: str) -> perturb.Summary | None:
+        key = (name, perturbation)
+        if key not in self._summaries:
+            track, _ = self.baseline(name)
+            if perturb.get(perturbation).kind == "video":
+                self._track_videos(name)
+            tr = perturb.load_track(self.clip(name), perturbation, self.cache, baseline=track)
+            self._summaries[key] = None if tr is None else perturb.analyze(tr)
+        return self._summaries[key]
+
+
+def perturb_cores() -> int:
+    return perturb.fc("chunked").cores()
+
+
+@pytest.fixture(scope="session")
+def stability(dev_track, tmp_path_factory: pytest.TempPathFactory) -> Stability:
+    env = os.environ.get("FORMCHECK_STABILITY_CACHE")
+    cache = Path(env) if env else tmp_path_factory.mktemp("stability")
+    return Stability(dev_track, perturb.ensure_cache(cache))
+
+
+def _describe(s: perturb.Summary) -> str:
+    return f"{s.exercise}, {s.n_full} full reps, tops {[round(t, 2) for t in s.tops_s]}"
+
+
+def check_stable(stability: Stability, clip: str | None, perturbation: str) -> None:
+    if clip is None:
+        require_samples()
+        pytest.skip(f"no dev clips listed in {SAMPLES / 'labels.json'}")
+    _, base = stability.baseline(clip)
+    pert = stability.summary(clip, perturbation)
+    if pert is None:
+        reason = perturb.not_applicable(stability.clip(clip), perturbation)
+        pytest.skip(f"{perturbation} does not apply to {clip}: {reason}")
+    c = perturb.compare(base, pert)
+    problems = []
+    if not c.class_same:
+        problems.append(f"exercise {base.exercise} -> {pert.exercise}")
+    if not c.count_same:
+        problems.append(f"full reps {base.n_full} -> {pert.n_full}")
+    if not c.tops_ok:
+        problems.append(f"tops off by > {perturb.TOP_TOL_S} s: baseline {list(c.unmatched_base)} unmatched, "
+                        f"perturbed {list(c.unmatched_pert)} unmatched")
+    assert not problems, (f"{clip} under {perturbation} ({perturb.get(perturbation).what}): " + "; ".join(problems)
+                          + f"\n  baseline:  {_describe(base)}\n  perturbed: {_describe(pert)}")
+
+
+@pytest.mark.video
+@pytest.mark.parametrize("perturbation", NOISE)
+@pytest.mark.parametrize("clip", CLIPS or [None], ids=_ids(CLIPS) or ["no-samples"])
+def test_landmark_noise_keeps_count_class_and_tops(stability, clip, perturbation):
+    check_stable(stability, clip, perturbation)
+
+
+@pytest.mark.video
+@pytest.mark.parametrize("perturbation", VIDEO)
+@pytest.mark.parametrize("clip", SUBSET_HERE or [None], ids=_ids(SUBSET_HERE) or ["no-samples"])
+def test_video_perturbation_keeps_count_class_and_tops(stability, clip, perturbation):
+    check_stable(stability, clip, perturbation)
+
+
+def test_compare_matches_tops_one_to_one_within_the_tolerance():
+    """The comparison itself (no video): 0.1 s either way is the same top, one partner each."""
+    base = perturb.Summary("glute_bridge", 2, (1.0, 3.0), ({"a": "pass"}, {"a": "pass"}), ((0.5, 1.5), (2.5, 3.5)))
+    same = perturb.Summary("glute_bridge", 2, (1.08, 2.95), ({"a": "pass"}, {"a": "fail"}), ((0.6, 1.6), (2.4, 3.4)))
+    c = perturb.compare(base, same)
+    assert c.stable and c.verdicts_changed == 1 and c.verdicts_compared == 2
+    moved = perturb.Summary("glute_bridge", 2, (1.3, 3.0), ({"a": "pass"}, {"a": "pass"}), ((0.6, 1.8), (2.5, 3.5)))
+    c = perturb.compare(base, moved)
+    assert c.count_same and not c.tops_ok and c.unmatched_base == (1.0,) and c.unmatched_pert == (1.3,)
+    assert c.reps_paired == 2  # the moved top is still inside the same rep, so its verdicts count
+    fewer = perturb.Summary("none", 0, (), (), ())
+    c = perturb.compare(base, fewer)
+    assert not c.count_same and not c.class_same and not c.tops_ok and c.verdicts_compared == 0
