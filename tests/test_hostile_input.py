@@ -416,3 +416,44 @@ def test_fifos_devices_and_link_loops_in_a_batch_fail_alone_and_fast(tmp_path: P
         assert rows[name]["status"] == "error" and rows[name]["exit_code"] == "3", rows[name]
         assert says in rows[name]["message"], rows[name]
     assert sorted(p.name for p in src.iterdir()) == ["a.npz", "fifo.mp4", "loop.mp4", "sub", "zero.mp4"]
+
+
+# --- GIF frames larger than the screen they declare: bounded before they are decoded ---------
+
+
+def gif_with_huge_frames(path: Path, side: int) -> Path:
+    """A 64×48 GIF whose later frames declare side×side (Pillow grows the canvas to hold them)."""
+    import io
+    import struct
+
+    from PIL import Image
+
+    frames = [Image.new("RGB", (64, 48), (80 * i, 40, 200 - 60 * i)) for i in range(3)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    data = bytearray(buf.getvalue())
+    descriptors = [j for j in range(13, len(data) - 9)
+                   if data[j] == 0x2C and struct.unpack_from("<HHHH", data, j + 1) == (0, 0, 64, 48)]
+    for j in descriptors[1:]:
+        struct.pack_into("<HH", data, j + 5, side, side)
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("side", [9000, 20000, 65535])
+def test_gif_frames_larger_than_the_screen_are_refused_in_bounded_memory(side: int, tmp_path: Path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    gif = gif_with_huge_frames(tmp_path / "bomb.gif", side)
+    exe = Path(sys.executable).with_name("formcheck")
+    t0 = time.monotonic()
+    p = subprocess.Popen([exe, gif, "--json", tmp_path / "o" / "r.json"], stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(p.pid, 0)
+    stderr = p.stderr.read() if p.stderr else ""
+    assert os.waitstatus_to_exitcode(status) == ExitCode.NOT_A_VIDEO, stderr
+    assert "too large to decode safely" in stderr and len(stderr.splitlines()) == 1, stderr
+    assert usage.ru_maxrss < 400_000, usage.ru_maxrss  # KB: nothing near side² was allocated
+    assert time.monotonic() - t0 < 30 and not (tmp_path / "o").exists()

@@ -20,6 +20,7 @@ from formcheck.inputs.sniff import REEXPORT, explain_unreadable, image_kind, rea
 # Browsers show GIF frames with a delay of 10 ms or less for 100 ms; so do we.
 GIF_MIN_DELAY_MS = 20
 GIF_DEFAULT_DELAY_MS = 100
+MAX_PIXELS = 8192 * 8192  # as inputs.video.MAX_FRAME_PIXELS
 # What Pillow raises on damaged data.
 ERRORS = (OSError, ValueError, SyntaxError, struct.error)
 
@@ -37,7 +38,7 @@ def probe(p: Path, max_pixels: int) -> tuple[int, int, int, int]:
         if w * h > max_pixels:
             raise too_large(p, w, h)
         try:
-            for _ in _seek_frames(im):
+            for _ in _seek_frames(im, p, max_pixels):
                 total_ms += delay_ms(im.info.get("duration"))
                 n += 1
         except ERRORS as exc:  # a cut animation still has its first frames
@@ -48,12 +49,12 @@ def probe(p: Path, max_pixels: int) -> tuple[int, int, int, int]:
     return w, h, n, total_ms
 
 
-def frames(p: Path) -> Iterator[tuple[float, np.ndarray]]:
+def frames(p: Path, max_pixels: int = MAX_PIXELS) -> Iterator[tuple[float, np.ndarray]]:
     """(t in seconds, (H, W, 3) uint8 RGB) for each frame, until the end or the first damage."""
     with open_capture(p) as im:
         t_ms = 0
         try:
-            for _ in _seek_frames(im):
+            for _ in _seek_frames(im, p, max_pixels):
                 yield t_ms / 1000.0, np.asarray(im.convert("RGB"))
                 t_ms += delay_ms(im.info.get("duration"))
         except ERRORS:
@@ -65,14 +66,26 @@ def delay_ms(duration: object) -> int:
     return GIF_DEFAULT_DELAY_MS if d < GIF_MIN_DELAY_MS else d
 
 
-def _seek_frames(im: Any) -> Iterator[int]:
-    """Step through an animated picture; stops at its end (no frame count needed up front)."""
+def _seek_frames(im: Any, p: Path, max_pixels: int) -> Iterator[int]:
+    """Step through an animated picture; stops at its end (no frame count needed up front).
+
+    Each frame's declared size is checked before it is decoded: a GIF frame may be larger than
+    the screen the file declares, and Pillow then grows the canvas to hold it (9000² decoded
+    at 1.6 GB) — the screen's size alone bounds nothing.
+    """
+    from PIL import Image
+
     i = 0
     while True:
         try:
             im.seek(i)
         except EOFError:
             return
+        except Image.DecompressionBombError as exc:  # Pillow's own limit (twice ours), seen on seek
+            raise NotAVideo(f"{p}: frames too large to decode safely ({exc}); export it at 4K or less") from exc
+        for w, h in [im.size, *((t[1][2] - t[1][0], t[1][3] - t[1][1]) for t in im.tile or ())]:
+            if w * h > max_pixels:
+                raise too_large(p, w, h)
         yield i
         i += 1
 
