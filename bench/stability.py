@@ -116,8 +116,8 @@ def run_tracks(clips: list[Clip], names: list[str], cache: Path, pool: ProcessPo
     if pool is None:
         iterator = (perturb.make_track(c, n, cache) for c, n in tasks)
     else:
-        futs: list[Future] = [pool.submit(perturb.make_track, c, n, cache) for c, n in tasks]
-        iterator = (f.result() for f in as_completed(futs))
+        futs: dict[Future, tuple[Clip, str]] = {pool.submit(perturb.make_track, c, n, cache): (c, n) for c, n in tasks}
+        iterator = (_result(f, futs[f]) for f in as_completed(futs))
     for k, r in enumerate(iterator, 1):
         results.append(r)
         frames_done += r.frames
@@ -129,6 +129,14 @@ def run_tracks(clips: list[Clip], names: list[str], cache: Path, pool: ProcessPo
     return results
 
 
+def _result(f: Future, task: tuple[Clip, str]) -> perturb.TrackResult:
+    """A task's result; a worker that died (a crash in the model, out of memory) is an error row."""
+    try:
+        return f.result()
+    except Exception as exc:
+        return perturb.TrackResult(task[0].name, task[1], "error", f"worker failed: {type(exc).__name__}: {exc}")
+
+
 def run_analysis(clips: list[Clip], names: list[str], cache: Path, pool: ProcessPoolExecutor | None):
     """Phase 2: score the baseline and every perturbed track of each clip."""
     out: dict[str, tuple[Summary | None, str, list[Row]]] = {}
@@ -137,13 +145,21 @@ def run_analysis(clips: list[Clip], names: list[str], cache: Path, pool: Process
         pairs = ((c, perturb.clip_rows(c, names, cache)) for c in clips)
     else:
         futs = {pool.submit(perturb.clip_rows, c, names, cache): c for c in clips}
-        pairs = ((futs[f], f.result()) for f in as_completed(futs))
+        pairs = ((futs[f], _rows(f, futs[f], names)) for f in as_completed(futs))
     for k, (c, res) in enumerate(pairs, 1):
         out[c.name] = res
         bad = sum(1 for r in res[2] if r.status == "ok" and not r.comparison.stable)
         log(f"[score {k}/{len(clips)} {time.perf_counter() - t0:5.1f} s] {c.name}: "
             f"{'baseline ERROR ' + res[1] if res[0] is None else f'{bad} unstable'}")
     return out
+
+
+def _rows(f: Future, clip: Clip, names: list[str]) -> tuple[Summary | None, str, list[Row]]:
+    try:
+        return f.result()
+    except Exception as exc:
+        msg = f"worker failed: {type(exc).__name__}: {exc}"
+        return None, msg, [Row(clip.name, n, "error", msg) for n in names]
 
 
 # --------------------------------------------------------------------------- tables
@@ -370,6 +386,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.jitter:
             return jitter(clips, args.cache, pool)
         tracked = run_tracks(clips, names, args.cache, pool)
+        if pool is not None and any(r.detail.startswith("worker failed") for r in tracked):
+            pool.shutdown(cancel_futures=True)  # a dead worker breaks the pool: score with a fresh one
+            pool = _pool(args.jobs, args.cache)
         t1 = time.perf_counter()
         res = run_analysis(clips, names, args.cache, pool)
         t2 = time.perf_counter()
