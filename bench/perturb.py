@@ -12,8 +12,8 @@ mirrored or resized video, landmark noise at the tracker's own level. Each one p
 
 Tracks that cost a model run are cached on disk (default `.cache/stability/` in the checkout),
 keyed by the clip (file name, size, mtime), the perturbation (name and parameters) and a hash of
-the tracker (formcheck's pose/ and inputs/ modules that make a file's track — TRACKER_FILES —,
-the model file, the VideoConfig defaults, the mediapipe and OpenCV versions). A change to the
+the tracker (the formcheck modules that decode a file and run the model, TRACKER_FILES; the
+model file, the VideoConfig defaults, the mediapipe and OpenCV versions). A change to the
 analysis (smoothing, kinematics, reps, exercise, rules) therefore re-runs in seconds; a change to
 the tracker re-tracks.
 
@@ -66,12 +66,16 @@ BURST_S = 0.3  # a burst of lost frames
 BURST_EVERY_S = 2.0  # one burst every this many seconds, the first at 1 s
 DROP_SHARE = 0.3
 
-# The files whose change means the tracks must be made again (relative to the formcheck package;
-# the first four are the layout before the restructure, the rest today's; those present count).
+# The files whose change means the tracks must be made again, relative to the formcheck package:
+# the code that turns a file into frames and frames into landmarks (decoding, scaling, GIF frames,
+# the model, the chunked cut). Not the PoseTrack container and loader (pose/track.py), the file
+# sniffing or the config's validation: they are edited often and do not move a landmark (the
+# VideoConfig *values* are hashed below). The first four are the layout before the restructure,
+# the rest today's; those present count. To force new tracks, delete the cache folder.
 TRACKER_FILES = (
     "pose.py", "video.py", "parallel.py", "pictures.py",
-    "pose/model.py", "pose/chunked.py", "pose/settings.py", "pose/track.py",
-    "inputs/video.py", "inputs/frames.py", "inputs/chunk.py", "inputs/pictures.py", "inputs/sniff.py",
+    "pose/model.py", "pose/chunked.py",
+    "inputs/video.py", "inputs/frames.py", "inputs/chunk.py", "inputs/pictures.py",
 )  # fmt: skip
 
 # Where things live in formcheck: today's module first, then the one before the restructure
