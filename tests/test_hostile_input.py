@@ -457,3 +457,65 @@ def test_gif_frames_larger_than_the_screen_are_refused_in_bounded_memory(side: i
     assert "too large to decode safely" in stderr and len(stderr.splitlines()) == 1, stderr
     assert usage.ru_maxrss < 400_000, usage.ru_maxrss  # KB: nothing near side² was allocated
     assert time.monotonic() - t0 < 30 and not (tmp_path / "o").exists()
+
+
+# --- outside strings made safe for the terminal; stdout that fails or cannot encode ----------
+
+ESCAPES = "\x1b]0;pwned\x07\x1b[2J\x1b[31m\x9b1m\u202e"
+
+
+def _formcheck(*args: object, env: dict[str, str] | None = None, stdout=None):
+    import os
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("formcheck")
+    return subprocess.run([exe, *map(str, args)], stdout=stdout if stdout is not None else subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=120, env={**os.environ, **(env or {})})
+
+
+def _no_control(data: bytes) -> None:
+    text = data.decode("utf-8")
+    assert "\x1b]" not in text and "\x1b[2J" not in text and "\x07" not in text and "\u202e" not in text, text
+    assert "\x9b" not in text
+
+
+def test_escape_sequences_in_file_names_are_printed_harmless(tmp_path: Path):
+    video = corpus.write_video(tmp_path / "room.mp4", corpus.solid_frames(5)).rename(tmp_path / f"{ESCAPES}.mp4")
+    r = _formcheck(video)
+    assert r.returncode == ExitCode.NOTHING_TO_SCORE, r.stderr
+    _no_control(r.stdout + r.stderr)
+    assert b"\\x1b]0;pwned\\x07" in r.stdout  # shown, as its escapes
+    cut = video.with_name(f"cut{ESCAPES}\nline2.mp4")
+    cut.write_bytes(b"\0\0\0\x20ftypisom")
+    r = _formcheck(cut)
+    assert r.returncode == ExitCode.NOT_A_VIDEO
+    _no_control(r.stderr)
+    assert len(r.stderr.splitlines()) == 1 and b"\\nline2.mp4" in r.stderr  # one line, whatever the name
+
+
+def test_a_tracks_stored_source_name_is_printed_harmless(tmp_path: Path):
+    track = write_track(tmp_path / "t.npz", _with(source=f"{ESCAPES}evil.mp4"))
+    r = _formcheck(track)
+    assert r.returncode == 0, r.stderr
+    _no_control(r.stdout + r.stderr)
+    assert b"evil.mp4" in r.stdout
+
+
+def test_stdout_on_a_full_disk_is_an_output_error_not_a_bug():
+    with open("/dev/full", "wb") as full:
+        for args in ([TRACK, "--json", "-", "-q"], [TRACK], ["--help"], ["batch", "--help"]):
+            r = _formcheck(*args, stdout=full)
+            assert r.returncode == ExitCode.OUTPUT, (args, r.stderr)
+            lines = r.stderr.decode().splitlines()
+            assert lines[-1].startswith("formcheck: cannot write") and "No space left" in lines[-1], r.stderr
+            assert "Traceback" not in r.stderr.decode() and "this is a bug" not in r.stderr.decode()
+
+
+def test_an_ascii_only_terminal_works():
+    r = _formcheck(TRACK, env={"PYTHONIOENCODING": "ascii"})
+    assert r.returncode == 0, r.stderr
+    assert b"mean score" in r.stdout and b"internal error" not in r.stderr
+    r = _formcheck(TRACK, "--json", "-", env={"PYTHONIOENCODING": "ascii"})
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.decode("utf-8"))["summary"]["reps"] > 0  # JSON is UTF-8 (RFC 8259)

@@ -15,6 +15,7 @@ os.environ.setdefault("OPENCV_VIDEOIO_DEBUG", "0")
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import contextlib
 import importlib
 import sys
 
@@ -24,6 +25,20 @@ SUBCOMMANDS = {"batch": "batch", "live": "live", "rules": "rules", "history": "h
 
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
+    for stream in (sys.stdout, sys.stderr):  # an ASCII-only terminal gets '?' for '°', never a crash
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="replace")  # type: ignore[union-attr]
+    from formcheck.cli.common import flush_stdout, stdout_failed
+
+    try:
+        _dispatch(args)
+    except OSError as exc:  # help or usage text to a full disk or a closed pipe
+        stdout_failed(exc)
+    finally:
+        flush_stdout()
+
+
+def _dispatch(args: list[str]) -> None:
     if args and args[0] in SUBCOMMANDS:
         module = importlib.import_module(f"formcheck.cli.{SUBCOMMANDS[args[0]]}")
         module.app(args=args[1:], prog_name=f"formcheck {args[0]}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +20,7 @@ from formcheck.cli.common import (
     out,
     quiet_native_stderr,
     user_errors,
+    write_stdout,
 )
 from formcheck.errors import ExitCode
 
@@ -89,7 +89,7 @@ def analyze(
         if save_poses is not None:
             analysis.track.save(save_poses)
         if json_out == "-":
-            sys.stdout.write(to_json(report))
+            write_stdout(to_json(report))  # UTF-8, as JSON is (RFC 8259), whatever the terminal's encoding
         elif json_out:
             write_json(report, json_out)
         if csv_out is not None:

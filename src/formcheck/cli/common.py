@@ -12,7 +12,7 @@ import traceback
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -30,8 +30,28 @@ ModelOption = Annotated[
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks and native library logs.")]
 
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+# Control characters (ESC starts a terminal escape sequence: it can clear the screen, retitle the
+# terminal or hide text), C1 controls and bidi overrides, as they come in names and messages.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_LINE_BREAKS = re.compile(r"[\n\t]")
+
+
+def printable(text: str, keep_lines: bool = False) -> str:
+    """`text` safe for a terminal: every control character shown as its escape (`\\x1b`), so an
+    outside string (a file name, a track's stored source) cannot drive the terminal."""
+    pattern = _CONTROL if keep_lines else re.compile(f"{_CONTROL.pattern}|{_LINE_BREAKS.pattern}")
+    return pattern.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+class _SafeConsole(Console):
+    """A rich Console that never passes a control character through (rich strips only a few)."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Any:
+        return super().render_str(printable(text, keep_lines=True), **kwargs)
+
+
+err = _SafeConsole(stderr=True, highlight=False)
+out = _SafeConsole(highlight=False)
 
 
 @contextlib.contextmanager
@@ -206,15 +226,60 @@ def no_outputs_on_failure() -> Iterator[None]:
         raise
 
 
+_STREAM_ERRNOS = {errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.ECONNRESET}
+
+
+def write_stdout(text: str) -> None:
+    """`--json -`: UTF-8 bytes to stdout, flushed now, so a full disk or a closed pipe is an
+    OutputError (exit 7) here rather than a crash at exit."""
+    try:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.buffer.flush()
+    except AttributeError:  # a stream without bytes (tests capture text)
+        sys.stdout.write(text)
+    except OSError as exc:
+        _stdout_to_devnull()
+        raise OutputError(f"cannot write --json -: {exc.strerror or exc}") from None
+
+
+def flush_stdout() -> None:
+    """At exit: what is still buffered for stdout goes out now; if it cannot, one line, exit 7."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError) as exc:
+        stdout_failed(exc)
+
+
+def stdout_failed(exc: BaseException) -> NoReturn:
+    if isinstance(exc, OSError) and exc.errno not in _STREAM_ERRNOS:
+        raise exc
+    _stdout_to_devnull()
+    why = getattr(exc, "strerror", None) or str(exc)
+    with contextlib.suppress(OSError, ValueError):
+        err.print(f"[bold red]formcheck:[/] cannot write to stdout: {escape(why)}")
+    raise SystemExit(int(ExitCode.OUTPUT)) from None
+
+
+def _stdout_to_devnull() -> None:
+    """Point fd 1 at /dev/null so what stdout still buffers flushes harmlessly at exit."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def fail(message: str, code: ExitCode) -> typer.Exit:
     err.print(f"[bold red]formcheck:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(int(code))
 
 
 def escape(text: str) -> str:
+    """An outside string (a name, a message) for rich: markup escaped, control characters and
+    line breaks shown as escapes, so it prints as one plain line."""
     from rich.markup import escape as _escape
 
-    return _escape(text)
+    return _escape(printable(str(text)))
 
 
 @contextlib.contextmanager
@@ -237,6 +302,12 @@ def user_errors(debug: bool) -> Iterator[None]:
         raise fail("terminated (SIGTERM)", ExitCode.TERMINATED) from None
     except KeyboardInterrupt:
         raise fail("interrupted", ExitCode.INTERRUPTED) from None
+    except OSError as exc:
+        if exc.errno not in _STREAM_ERRNOS:  # outputs to files are OutputErrors already: this is stdout
+            raise fail(f"internal error: OSError: {exc} (this is a bug; rerun with --debug for details)",
+                       ExitCode.INTERNAL) from None
+        _stdout_to_devnull()
+        raise fail(f"cannot write to stdout: {exc.strerror}", ExitCode.OUTPUT) from None
     except MemoryError:
         raise fail("out of memory", ExitCode.INTERNAL) from None
     except Exception as exc:
