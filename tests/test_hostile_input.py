@@ -486,12 +486,12 @@ def test_escape_sequences_in_file_names_are_printed_harmless(tmp_path: Path):
     assert r.returncode == ExitCode.NOTHING_TO_SCORE, r.stderr
     _no_control(r.stdout + r.stderr)
     assert b"\\x1b]0;pwned\\x07" in r.stdout  # shown, as its escapes
-    cut = video.with_name(f"cut{ESCAPES}\nline2.mp4")
+    cut = video.with_name(f"cut:v:{ESCAPES}\nline2.mp4")
     cut.write_bytes(b"\0\0\0\x20ftypisom")
     r = _formcheck(cut)
     assert r.returncode == ExitCode.NOT_A_VIDEO
     _no_control(r.stderr)
-    assert len(r.stderr.splitlines()) == 1 and b"\\nline2.mp4" in r.stderr  # one line, whatever the name
+    assert len(r.stderr.splitlines()) == 1 and b"\\nline2.mp4" in r.stderr and b"cut:v:" in r.stderr  # no emoji
 
 
 def test_a_tracks_stored_source_name_is_printed_harmless(tmp_path: Path):
@@ -519,3 +519,70 @@ def test_an_ascii_only_terminal_works():
     r = _formcheck(TRACK, "--json", "-", env={"PYTHONIOENCODING": "ascii"})
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout.decode("utf-8"))["summary"]["reps"] > 0  # JSON is UTF-8 (RFC 8259)
+
+
+# --- decoding: the whole display matrix (flips too), the main of several video streams ------
+
+
+@pytest.fixture(scope="module")
+def ffmpeg() -> str:
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg", reason="the dev extra makes the test clips")
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def _corner_clip(path: Path, w: int = 64, h: int = 48) -> Path:
+    import numpy as np
+
+    def frames():
+        for _ in range(5):
+            f = np.zeros((h, w, 3), np.uint8)
+            f[: h // 3, : w // 4] = 255  # a white block in the top-left corner: every turn and flip differs
+            yield f
+
+    return corpus.write_video(path, frames(), fps=10)
+
+
+MATRICES = [(r, hf, vf) for r in (0, 90, 180, 270) for hf in (False, True) for vf in (False, True)]
+
+
+@pytest.mark.parametrize(("rotation", "hflip", "vflip"), MATRICES,
+                         ids=[f"rot{r}{'-hflip' if h else ''}{'-vflip' if v else ''}" for r, h, v in MATRICES])
+def test_the_whole_display_matrix_is_honoured_as_ffmpeg_does(rotation, hflip, vflip, ffmpeg, tmp_path: Path):
+    import subprocess
+
+    import numpy as np
+
+    from formcheck.inputs.video import iter_frames, probe
+
+    src = _corner_clip(tmp_path / "src.mp4")
+    clip = tmp_path / "tagged.mp4"
+    flags = ["-display_rotation", str(rotation), *(["-display_hflip"] if hflip else []),
+             *(["-display_vflip"] if vflip else [])]
+    subprocess.run([ffmpeg, "-v", "error", "-y", *flags, "-i", src, "-c", "copy", clip], check=True)
+    ref = subprocess.run([ffmpeg, "-v", "error", "-i", clip, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray",
+                          "-"], check=True, capture_output=True).stdout
+    got = next(iter(iter_frames(clip))).image[..., 0].astype(int)
+    info = probe(clip)
+    assert (info.width, info.height) == (got.shape[1], got.shape[0])
+    assert got.size == len(ref)
+    assert np.abs(got - np.frombuffer(ref, np.uint8).reshape(got.shape)).mean() < 15  # a misplaced block: ~40
+
+
+def test_a_second_larger_video_stream_is_not_silently_ignored(ffmpeg, tmp_path: Path):
+    import subprocess
+
+    thumb = corpus.write_video(tmp_path / "thumb.mp4", corpus.solid_frames(10, 64, 64))
+    main = corpus.write_video(tmp_path / "main.mp4", corpus.solid_frames(10, 320, 240))
+    two = tmp_path / "two.mp4"
+    subprocess.run([ffmpeg, "-v", "error", "-y", "-i", thumb, "-i", main, "-map", "0:v", "-map", "1:v", "-c", "copy",
+                    two], check=True)
+    r = runner.invoke(app, [str(two), "--json", str(tmp_path / "o" / "r.json")])
+    one_line(r, ExitCode.NOT_A_VIDEO, "two.mp4: holds 2 video streams", "(64×64) is not the main one (320×240)",
+             "-map 0:v:1")
+    assert not (tmp_path / "o").exists()
+    ok = tmp_path / "main_first.mp4"  # the main stream first, a thumbnail after it: scored as usual
+    subprocess.run([ffmpeg, "-v", "error", "-y", "-i", main, "-i", thumb, "-map", "0:v", "-map", "1:v", "-c", "copy",
+                    ok], check=True)
+    r = runner.invoke(app, [str(ok), "--json", str(tmp_path / "r.json"), "-q"])
+    assert r.exit_code == ExitCode.NOTHING_TO_SCORE, r.output
+    assert json.loads((tmp_path / "r.json").read_text())["frames"] == 10

@@ -50,8 +50,8 @@ class _SafeConsole(Console):
         return super().render_str(printable(text, keep_lines=True), **kwargs)
 
 
-err = _SafeConsole(stderr=True, highlight=False)
-out = _SafeConsole(highlight=False)
+err = _SafeConsole(stderr=True, highlight=False, emoji=False)  # ":v:" in a name is not an emoji
+out = _SafeConsole(highlight=False, emoji=False)
 
 
 @contextlib.contextmanager

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from formcheck.errors import InputNotFound, NotAVideo
-from formcheck.inputs import pictures
+from formcheck.inputs import bmff, pictures
 from formcheck.inputs.frames import MAX_FAILED_READS, Frame, FrameSource, prefetched, read_capture, scale_frame
 from formcheck.inputs.sniff import (
     MAYBE_ANIMATED,
@@ -90,12 +90,59 @@ def _is_picture(p: Path) -> bool:
 
 
 def open_capture(p: Path) -> cv2.VideoCapture:
+    """The file's video, upright as players show it: its whole display matrix applied, flips too.
+
+    OpenCV reads the first video stream and cannot be told another: a file whose main stream
+    (enabled, largest) is not its first (a 64×64 thumbnail track first) is refused, in one line
+    that says how to export the main one, rather than scored on the wrong picture.
+    """
+    tracks = bmff.video_tracks(p) if is_bmff(read_head(p, 16)) else []
+    track = bmff.main_track(tracks)
+    if track is not None and track.index > 0:
+        first = tracks[0]
+        raise NotAVideo(f"{p}: holds {len(tracks)} video streams and the first ({first.width:.0f}×{first.height:.0f}) "
+                        f"is not the main one ({track.width:.0f}×{track.height:.0f}), which formcheck cannot pick; "
+                        f"export the main one alone (ffmpeg -i IN -map 0:v:{track.index} -c copy OUT.mp4)")
     with _utf8_name(p) as name:
         cap = cv2.VideoCapture(name, cv2.CAP_FFMPEG, _CAP_PARAMS)
     if not cap.isOpened():
         cap.release()
         raise NotAVideo(f"{p}: {explain_unreadable(p)}")
+    if track is not None and track.flips:  # OpenCV would turn a mirror into a 180° turn
+        cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 0)
+        return _Oriented(cap, track.matrix)  # type: ignore[return-value]
     return cap
+
+
+class _Oriented:
+    """A capture whose frames get the display matrix (a, b, c, d): x' = a x + c y, y' = b x + d y."""
+
+    def __init__(self, cap: cv2.VideoCapture, matrix: tuple[int, int, int, int]) -> None:
+        self.cap, self.matrix = cap, matrix
+
+    def read(self) -> tuple[bool, np.ndarray | None]:
+        ok, frame = self.cap.read()
+        return ok, (orient(frame, self.matrix) if ok and frame is not None else frame)
+
+    def get(self, prop: int) -> float:
+        v = self.cap.get(prop)
+        if self.matrix[0] == 0 and prop in (cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT):
+            other = cv2.CAP_PROP_FRAME_HEIGHT if prop == cv2.CAP_PROP_FRAME_WIDTH else cv2.CAP_PROP_FRAME_WIDTH
+            return float(self.cap.get(other))
+        return float(v)
+
+    def __getattr__(self, name: str) -> object:  # set, release, isOpened, grab ...
+        return getattr(self.cap, name)
+
+
+def orient(image: np.ndarray, matrix: tuple[int, int, int, int]) -> np.ndarray:
+    """The frame as displayed under a turn/flip display matrix (QuickTime tkhd convention)."""
+    a, b, c, d = matrix
+    if b == 0 and c == 0:
+        out = image[:: -1 if d < 0 else 1, :: -1 if a < 0 else 1]
+    else:
+        out = image.swapaxes(0, 1)[:: -1 if b < 0 else 1, :: -1 if c < 0 else 1]
+    return np.ascontiguousarray(out)
 
 
 @contextlib.contextmanager
