@@ -586,3 +586,27 @@ def test_a_second_larger_video_stream_is_not_silently_ignored(ffmpeg, tmp_path: 
     r = runner.invoke(app, [str(ok), "--json", str(tmp_path / "r.json"), "-q"])
     assert r.exit_code == ExitCode.NOTHING_TO_SCORE, r.output
     assert json.loads((tmp_path / "r.json").read_text())["frames"] == 10
+
+
+# --- exit 0 with no full rep: a partial rep is scored (docs/exit-codes.md says so) ------------
+
+
+def test_a_clip_with_only_a_partial_rep_is_scored_with_exit_0(tmp_path: Path):
+    import numpy as np
+
+    from formcheck.pose.track import PoseTrack
+
+    full = PoseTrack.load(TRACK)
+    keep = full.t < 2.0  # the set's first, cut rep only
+    cut = tmp_path / "cut.npz"
+    np.savez_compressed(cut, header=np.frombuffer(json.dumps({
+        "format": "formcheck-track", "version": 1, "width": full.width, "height": full.height,
+        "source": "cut.mp4", "fps": full.fps, "frames_expected": int(keep.sum()), "meta": {}}).encode(), np.uint8),
+        t=full.t[keep], image=full.image[keep], world=full.world[keep], visibility=full.visibility[keep])
+    r = runner.invoke(app, [str(cut), "--json", str(tmp_path / "r.json")])
+    assert r.exit_code == ExitCode.OK, r.output
+    s = json.loads((tmp_path / "r.json").read_text())["summary"]
+    assert (s["reps"], s["partial_reps"]) == (0, 1)
+    assert "0 reps (+1 partial, marked *)" in r.stdout
+    doc = (Path(__file__).parents[1] / "docs" / "exit-codes.md").read_text()
+    assert "`0 reps (+1 partial)` is 0" in doc  # the code and the docs agree
