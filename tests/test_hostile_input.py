@@ -610,3 +610,16 @@ def test_a_clip_with_only_a_partial_rep_is_scored_with_exit_0(tmp_path: Path):
     assert "0 reps (+1 partial, marked *)" in r.stdout
     doc = (Path(__file__).parents[1] / "docs" / "exit-codes.md").read_text()
     assert "`0 reps (+1 partial)` is 0" in doc  # the code and the docs agree
+
+
+def test_a_batch_of_inputs_with_valid_long_names_writes_valid_output_names(tmp_path: Path):
+    from formcheck.cli.batch import app as batch_app
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for tail in ("a", "b"):  # 251-byte stems that differ only past the cut
+        (src / ("n" * 250 + tail + ".npz")).write_bytes(TRACK.read_bytes())
+    r = runner.invoke(batch_app, [str(src), "--out", str(out), "--csv", "--html", "-q"])
+    assert r.exit_code == 0, r.output
+    made = [p.name for p in out.iterdir() if p.suffix in (".json", ".csv", ".html") and p.name.startswith("n")]
+    assert len(made) == 6 and len(set(made)) == 6 and all(len(n.encode()) <= 255 for n in made), made

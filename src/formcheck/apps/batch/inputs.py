@@ -92,7 +92,7 @@ def make_jobs(paths: Sequence[Path]) -> list[Job]:
     rel = [p.relative_to(root) for p in absolute]
     stems = [r.with_suffix("").as_posix() for r in rel]
     clash = Counter(s.lower() for s in stems)  # lower: macOS and Windows ignore case
-    names = [r.as_posix() if clash[s.lower()] > 1 or s.lower() in RESERVED else s
+    names = [_fit_name(r.as_posix() if clash[s.lower()] > 1 or s.lower() in RESERVED else s)
              for r, s in zip(rel, stems, strict=True)]
     used: set[str] = set()
     for i, n in enumerate(names):  # last resort, for names that clash even with their extension
@@ -102,6 +102,22 @@ def make_jobs(paths: Sequence[Path]) -> list[Job]:
             k += 1
         used.add(names[i].lower())
     return [Job(p, n) for p, n in zip(paths, names, strict=True)]
+
+
+# An output's name is the job's name plus ".html" at most (and "~N" on a clash): kept under 255 bytes.
+_MAX_NAME_BYTES = 255 - 16
+
+
+def _fit_name(name: str) -> str:
+    """A job name whose outputs' file names are valid: a long last part (a valid 251-byte input
+    name) is cut, with a hash of the whole name so that two cut names never clash."""
+    head, _, last = name.rpartition("/")
+    raw = last.encode("utf-8", "surrogateescape")
+    if len(raw) <= _MAX_NAME_BYTES:
+        return name
+    tag = hashlib.sha256(raw).hexdigest()[:8]
+    cut = raw[: _MAX_NAME_BYTES - 9].decode("utf-8", "ignore")
+    return f"{head}/{cut}~{tag}" if head else f"{cut}~{tag}"
 
 
 def check_out(out: Path) -> None:
