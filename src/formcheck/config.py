@@ -61,7 +61,7 @@ def config_from_dict(data: dict[str, Any], where: str = "config") -> Config:
     unknown = sorted(set(data) - set(tables) - {"rules"})
     if unknown:
         raise ConfigError(f"{where}: unknown table(s) {', '.join(unknown)}; valid: {', '.join([*tables, 'rules'])}")
-    parts = {name: make_params(cls, data.get(name, {}), name) for name, cls in tables.items()}
+    parts: dict[str, Any] = {name: make_params(cls, data.get(name, {}), name) for name, cls in tables.items()}
     rules_data = data.get("rules", {})
     if not isinstance(rules_data, dict) or not all(isinstance(v, dict) for v in rules_data.values()):
         raise ConfigError(f"{where}: [rules] holds one table per rule ([rules.full_lockout] ...)")
