@@ -36,7 +36,7 @@ VERDICT_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "not_visible"
         "Exit codes: 0 scored; 2 bad options (or an output that would replace an input, the config, "
         "the model or another output); 3 file missing or a directory; 4 not a readable "
         "video; 5 pose model missing or damaged; 6 no person or no hip thrust found (report still "
-        "written); 7 an output could not be written; 1 internal error. "
+        "written); 7 an output could not be written; 130 Ctrl-C, 143 SIGTERM (nothing left); 1 internal error. "
         "Subcommands: formcheck batch | live | rules (each has --help)."
     )
 )
