@@ -38,9 +38,10 @@ browser:
 test: install-dev browser lint
 	$(BIN)/python -m pytest -q
 
-## make lint: ruff, the layer check (imports only go down: docs/architecture.md)
+## make lint: ruff, mypy on src/ ([tool.mypy] in pyproject.toml), the layer check (imports only go down: docs/architecture.md)
 lint: install-dev
 	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_layers.py
 
 clean:

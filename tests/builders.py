@@ -25,7 +25,6 @@ def kinematics(t: np.ndarray, hip_ext: np.ndarray, lift: np.ndarray | None = Non
         "incline": np.full(n, 30.0),
         "knee_width": np.ones(n),
         "hip_tilt": np.zeros(n),
-        "heel_rise": np.zeros(n),
         "feet_gap": np.full(n, 0.1),
         "scale_px": 200.0,
         "hip_over_shoulder": lift.copy(),  # the shoulders stay put while the hips rise

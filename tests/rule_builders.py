@@ -67,7 +67,6 @@ def build(
         "incline": (30.0, 5.0),
         "knee_width": 1.1,
         "hip_tilt": 0.0,
-        "heel_rise": 0.0,
         "feet_gap": 0.05,
         "head_pitch": (0.0, 5.0),
         "heel_height": 0.0,

@@ -30,10 +30,6 @@ class Exercise(StrEnum):
     SINGLE_LEG_GLUTE_BRIDGE = "single_leg_glute_bridge"
     NONE = "none"
 
-    @property
-    def on_bench(self) -> bool:
-        return self in (Exercise.HIP_THRUST, Exercise.SINGLE_LEG_HIP_THRUST)
-
 
 def classify(k: Kinematics, reps: list[Rep]) -> Exercise:
     """The exercise of the set, from every frame of its reps (partial ones included), so a few

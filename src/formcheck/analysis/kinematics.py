@@ -85,7 +85,6 @@ class Kinematics:
     incline: np.ndarray  # ankle->shoulder line from horizontal (3-D): lying ~0-40, standing ~70-90
     knee_width: np.ndarray  # knee gap / ankle gap (front views): < 1 = knees caving in
     hip_tilt: np.ndarray  # left-right hip line from horizontal, image (front views)
-    heel_rise: np.ndarray  # heel height above the toe, in foot lengths (side views)
     feet_gap: np.ndarray  # height difference of the two ankles, body-scale units (single-leg)
     scale_px: float  # body scale: median torso length in pixels
     # Added for the coaching rules; None = not measured (e.g. Kinematics built by hand).
@@ -204,9 +203,6 @@ def compute(track: PoseTrack) -> Kinematics:
         knee_width = np.abs(im[:, L_KNEE, 0] - im[:, R_KNEE, 0]) / np.abs(im[:, L_ANKLE, 0] - im[:, R_ANKLE, 0])
     hv = im[:, R_HIP] - im[:, L_HIP]
     hip_tilt = np.degrees(np.arctan2(hv[:, 1], np.abs(hv[:, 0])))
-    foot_len = np.linalg.norm(im[:, heel] - im[:, toe], axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        heel_rise = (im[:, toe, 1] - im[:, heel, 1]) / foot_len
     feet_gap = np.abs(im[:, L_ANKLE, 1] - im[:, R_ANKLE, 1]) / body
     near_foot_up = (planted - im[:, a, 1]) / body
 
@@ -232,7 +228,6 @@ def compute(track: PoseTrack) -> Kinematics:
         incline=incline,
         knee_width=knee_width,
         hip_tilt=hip_tilt,
-        heel_rise=heel_rise,
         feet_gap=feet_gap,
         scale_px=scale,
         head_pitch=head_pitch,
@@ -282,4 +277,4 @@ def in_frame(track: PoseTrack, points: tuple[int, ...]) -> np.ndarray:
     xy = track.image[:, list(points), :2]
     with np.errstate(invalid="ignore"):
         ok = (xy[..., 0] >= 0) & (xy[..., 0] < track.width) & (xy[..., 1] >= 0) & (xy[..., 1] < track.height)
-    return ok.all(axis=1)
+    return np.asarray(ok.all(axis=1))

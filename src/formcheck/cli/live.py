@@ -128,7 +128,7 @@ def live(
         from formcheck.apps.history import check_history
         from formcheck.apps.history.record import now
 
-        history = {"lifter": lifter, "db": db, "load_kg": load, "rpe": rpe, "note": note}
+        history: dict[str, Any] = {"lifter": lifter, "db": db, "load_kg": load, "rpe": rpe, "note": note}
         keep = check_history(**history)  # before the camera opens: a bad database is known now
         _run(camera, source, not no_window, json_out, html, voice, stats, idle, fast, config, model, quiet, snapshot,
              history | {"recorded_at": now()} if keep else None)
@@ -145,7 +145,7 @@ def _run(camera: int | None, source: str | None, window: bool, json_out: str | N
     cfg = load_config(config)
     v = cfg.video
     src = open_source(camera, source, v.max_side, pace=not fast)
-    speaker = _voice(quiet) if voice else None
+    speaker = _voice() if voice else None
     win = Window(src) if window else None
     info = src.info
     session = LiveSession(cfg, LiveConfig(idle_s=idle), info.width, info.height, info.name, info.fps)
@@ -185,7 +185,7 @@ def _run(camera: int | None, source: str | None, window: bool, json_out: str | N
         if speaker is not None:
             speaker.close()
     if snapshot is not None and last[0] is not None:
-        _snapshot(snapshot, *last, stats, info.width)
+        _snapshot(snapshot, last[0], last[1], last[2], stats, info.width)
     report = result.report()
     from formcheck.report.export import to_json, write_json
 
@@ -218,7 +218,7 @@ def _run(camera: int | None, source: str | None, window: bool, json_out: str | N
         raise typer.Exit(int(ExitCode.NOTHING_TO_SCORE))
 
 
-def _voice(quiet: bool) -> Any:
+def _voice() -> Any:
     from formcheck.apps.live.voice import Voice, VoiceUnavailable
 
     try:

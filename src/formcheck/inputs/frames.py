@@ -12,7 +12,7 @@ import contextlib
 import queue
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,7 +71,7 @@ def scale_frame(image: np.ndarray, max_side: int | None) -> np.ndarray:
 _DONE = object()
 
 
-def prefetched(frames: Iterator[Frame], depth: int) -> Iterator[Frame]:
+def prefetched(frames: Iterator[Frame], depth: int) -> Generator[Frame, None, None]:
     q: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 

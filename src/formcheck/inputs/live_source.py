@@ -18,7 +18,7 @@ import cv2
 
 from formcheck.errors import CameraError
 from formcheck.inputs.frames import Frame, FrameSource, read_capture, scale_frame
-from formcheck.inputs.video import iter_frames, probe
+from formcheck.inputs.video import VideoInfo, iter_frames, probe
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,7 @@ class Capture(FrameSource):
 def open_source(camera: int | None, source: str | None, max_side: int | None, pace: bool = True) -> LatestFrameSource:
     """A camera index, a video file or a URL; CameraError (exit 8) if a camera/stream won't open."""
     if source is not None and "://" not in source:
-        info = probe(source)  # same checks and errors as file mode
+        info: VideoInfo | SourceInfo = probe(source)  # same checks and errors as file mode
         return LatestFrameSource(
             iter_frames(source, max_side),
             SourceInfo(Path(source).name, info.width, info.height, info.fps, info.frame_count, "file"),

@@ -51,10 +51,6 @@ class Analysis:
     def full_reps(self) -> tuple[Rep, ...]:
         return tuple(r for r in self.reps if r.full)
 
-    @property
-    def person_found(self) -> bool:
-        return bool(self.track.detected.any())
-
 
 def track_video(
     path: str | os.PathLike[str],
@@ -116,14 +112,14 @@ def analyze_track(track: PoseTrack, cfg: Config | None = None) -> Analysis:
         checks=checks,
         scores=scores,
         focus=focus(full_checks, weights_of(rules)),
-        warnings=tuple(_warnings(track, k, exercise)),
+        warnings=tuple(_warnings(track, exercise)),
         exercise_confidence=exercise_confidence(k, reps, exercise),
         rep_confidence=tuple(rep_confidence(k, r) for r in reps),
         angles=tuple(agreement(smoothed, k, r) for r in reps),
     )
 
 
-def _warnings(track: PoseTrack, k: Kinematics, exercise: Exercise) -> list[str]:
+def _warnings(track: PoseTrack, exercise: Exercise) -> list[str]:
     out = []
     n = len(track)
     if track.frames_expected > n and (track.frames_expected - n) > max(2, LOST_FRAMES_WARN * track.frames_expected):

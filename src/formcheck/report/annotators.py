@@ -75,8 +75,8 @@ def put_text(scene: np.ndarray, text: str, xy: tuple[float, float], size: int, c
     a = m[y0 - y : y1 - y, x0 - x : x1 - x]
     roi = scene[y0:y1, x0:x1].astype(np.float32)
     if outline is not None:
-        roi += (np.float32(outline) - roi) * a[..., 1:2]
-    roi += (np.float32(color) - roi) * a[..., 0:1]
+        roi += (np.asarray(outline, np.float32) - roi) * a[..., 1:2]
+    roi += (np.asarray(color, np.float32) - roi) * a[..., 0:1]
     scene[y0:y1, x0:x1] = (roi + 0.5).astype(np.uint8)
     return scene
 
@@ -85,7 +85,7 @@ def panel(scene: np.ndarray, box: tuple[int, int, int, int], color: RGB = (18, 1
     x0, y0, x1, y1 = max(box[0], 0), max(box[1], 0), min(box[2], scene.shape[1]), min(box[3], scene.shape[0])
     if x0 < x1 and y0 < y1:
         roi = scene[y0:y1, x0:x1].astype(np.float32)
-        scene[y0:y1, x0:x1] = (roi + (np.float32(color) - roi) * alpha + 0.5).astype(np.uint8)
+        scene[y0:y1, x0:x1] = (roi + (np.asarray(color, np.float32) - roi) * alpha + 0.5).astype(np.uint8)
 
 
 def _pt(p: np.ndarray) -> tuple[int, int]:

@@ -67,7 +67,7 @@ def rep_dict(a: Analysis, i: int, rep: Rep) -> dict[str, Any]:
 def build(a: Analysis) -> dict[str, Any]:
     tr = a.track
     full = [i for i, r in enumerate(a.reps) if r.full]
-    scores = [a.scores[i] for i in full if a.scores[i] is not None]
+    scores = [s for i in full if (s := a.scores[i]) is not None]
     summary: dict[str, Any] = {
         "reps": len(full),
         "partial_reps": len(a.reps) - len(full),

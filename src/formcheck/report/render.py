@@ -121,9 +121,10 @@ class ClipOverlay(Overlay):
 
     def annotate(self, scene: np.ndarray, i: int, s: FrameState | None) -> np.ndarray:
         if i < len(self.pose):
-            judged = s is not None and s.badges is not None and not self.a.reps[s.badges].partial
+            shown = s.badges if s is not None else None
+            checks = self.a.checks[shown] if shown is not None and not self.a.reps[shown].partial else ()
             labels = [(j, f"{label} {v[i]:.0f}°") for j, label, v in self.angles if np.isfinite(v[i])]
-            self.draw_pose(scene, self.pose[i], self.a.checks[s.badges] if judged else (), self.far, labels)
+            self.draw_pose(scene, self.pose[i], checks, self.far, labels)
         if s is None:
             return scene
         rep = "" if s.rep is None else "partial" if self.a.reps[s.rep].partial else f"rep {s.rep + 1}"
@@ -149,7 +150,7 @@ def annotate_video(video: Path, analysis: Analysis, out: Path, *, badge_s: float
     fps = _fps(analysis, info.fps)
     overlay = ClipOverlay(analysis, info.width, info.height, card_frames=round(badge_s * fps))
     with atomic_path(out) as tmp:
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps,
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter.fourcc(*"mp4v"), fps,
                                  (info.width, info.height))
         try:
             if not writer.isOpened():
@@ -192,7 +193,7 @@ def annotated_tops(video: Path, analysis: Analysis) -> list[np.ndarray | None]:
     tops = {r.top for r in analysis.reps}
     frames: dict[int, np.ndarray] = {}
     if tops:
-        with contextlib.closing(iter_frames(video, prefetch=2)) as stream:
+        with contextlib.closing(iter_frames(video, prefetch=2)) as stream:  # type: ignore[type-var]  # a generator
             for f in stream:
                 if f.index in tops:
                     frames[f.index] = f.image

@@ -73,7 +73,7 @@ def curve_from_reps(report: dict[str, Any]) -> Curve:
     """A stand-in curve when only the report is known: each rep's bottom, top (held) and bottom."""
     pts: Curve = []
     for r in report.get("reps", []):
-        top = (r.get("measurements") or {}).get("hip_ext_deg")
+        top: Any = (r.get("measurements") or {}).get("hip_ext_deg")
         rom, hold = r.get("rom"), r.get("hold_s") or 0.0
         if None in (top, rom, r.get("start_s"), r.get("top_s"), r.get("end_s")):
             continue

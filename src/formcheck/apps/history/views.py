@@ -150,7 +150,7 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 
 def _lockout(report: dict[str, Any]) -> float | None:
-    xs = [(r.get("measurements") or {}).get("hip_ext_deg") for r in report["reps"] if not r.get("partial")]
+    xs: list[Any] = [(r.get("measurements") or {}).get("hip_ext_deg") for r in report["reps"] if not r.get("partial")]
     xs = [x for x in xs if x is not None]
     return round(sum(xs) / len(xs), 1) if xs else None
 

@@ -40,7 +40,6 @@ class LiveStats:
     fps: float  # frames processed per second (recent, or over the session at the end)
     latency_ms: float  # frame handed over -> result ready (mean of recent frames / of all)
     latency_p95_ms: float
-    wall_s: float
 
 
 @dataclass
@@ -63,7 +62,7 @@ class _Meter:
             fps = (len(d) - 1) / (d[-1] - d[0]) if len(d) > 1 and d[-1] > d[0] else 0.0
         ms = 1000 * np.asarray(lat) if lat else np.zeros(1)
         return LiveStats(src.frames_read, len(self.lat), src.frames_dropped, fps, float(ms.mean()),
-                         float(np.percentile(ms, 95)), wall)  # fmt: skip
+                         float(np.percentile(ms, 95)))  # fmt: skip
 
 
 @dataclass(frozen=True)

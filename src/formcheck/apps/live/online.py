@@ -12,6 +12,7 @@ import math
 import warnings
 from dataclasses import dataclass, fields, replace
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 
@@ -71,7 +72,7 @@ class OnlineKinematics:
 def slice_kinematics(k: Kinematics, a: int, b: int, max_gap_s: float = 0.0) -> Kinematics:
     """Frames a..b-1 of k; gaps up to max_gap_s filled as the offline smoother fills them."""
     t = k.t[a:b]
-    cols = {name: None if (x := getattr(k, name)) is None else x[a:b] for name in SERIES}
+    cols: dict[str, Any] = {name: None if (x := getattr(k, name)) is None else x[a:b] for name in SERIES}
     if max_gap_s > 0:
         cols = {name: fill_gaps(t, x, max_gap_s) if x is not None and x.dtype != bool else x
                 for name, x in cols.items()}  # fmt: skip
