@@ -146,53 +146,132 @@ def view_of(track: PoseTrack) -> tuple[View, float]:
     return View.OBLIQUE, yaw
 
 
-def compute(track: PoseTrack) -> Kinematics:
-    """All measures, from a (smoothed) track."""
-    view, yaw = view_of(track)
+# The angles, as data (as Sports2D's angle table): a name, the points and how it is read.
+# Points are body parts of the side nearest the camera ("hip" = LEFT[1] or RIGHT[1]) or fixed
+# landmarks (ints); a group of points is their mean.
+PART = {"shoulder": 0, "hip": 1, "knee": 2, "ankle": 3, "heel": 4, "toe": 5, "ear": 6}  # index in LEFT/RIGHT
+Points = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class JointAngle:
+    """The angle at the middle of three points: in the image on the near side in a side view
+    (`signed`: over 180 when the joint sits above the line of the other two), else the mean of
+    both sides' 3-D world angle."""
+
+    points: tuple[str, str, str]
+    signed: bool = False
+
+
+@dataclass(frozen=True)
+class SegmentAngle:
+    """The direction of the segment `tail` -> `head` in the image, against `ref`:
+    "vertical" (from straight up, positive towards the toes), "horizontal" (from the image
+    horizontal, positive up), "tilt" (from the horizontal, positive down the picture),
+    "facing" (from the horizontal towards the toes, positive up)."""
+
+    tail: Points
+    head: Points
+    ref: str
+
+
+JOINT_ANGLES: dict[str, JointAngle] = {
+    "hip_ext": JointAngle(("shoulder", "hip", "knee"), signed=True),
+    "knee": JointAngle(("hip", "knee", "ankle")),
+}
+SEGMENT_ANGLES: dict[str, SegmentAngle] = {
+    "shin": SegmentAngle(("ankle",), ("knee",), "vertical"),
+    "torso": SegmentAngle(("hip",), ("shoulder",), "horizontal"),
+    "hip_tilt": SegmentAngle((L_HIP,), (R_HIP,), "tilt"),
+    "head_pitch": SegmentAngle((L_EAR, R_EAR), FACE, "facing"),
+}
+
+
+def _at(im: np.ndarray, near: tuple[int, ...], points: Points) -> np.ndarray:
+    """(N, D): one point, or the mean of a group, with named parts on the near side."""
+    idx = [near[PART[p]] if isinstance(p, str) else p for p in points]
+    if len(idx) == 1:
+        return im[:, idx[0]]
+    return np.mean(im[:, idx], axis=1) if len(im) else np.empty((0, im.shape[-1]))
+
+
+def joint_angle(track: PoseTrack, view: View, near: tuple[int, ...], spec: JointAngle) -> np.ndarray:
+    a, b, c = spec.points
     im, w = track.image[..., :2], track.world
-    near = RIGHT if view == View.SIDE_RIGHT else LEFT
-    s, h, k, a, heel, toe, ear = near
     if view.is_side:
-        hip_ext = signed_hip_extension(im[:, s], im[:, h], im[:, k])
-        knee = angle(im[:, h], im[:, k], im[:, a])
-    else:
-        hip_ext = np.mean(
-            [angle(w[:, L_SHOULDER], w[:, L_HIP], w[:, L_KNEE]), angle(w[:, R_SHOULDER], w[:, R_HIP], w[:, R_KNEE])],
-            axis=0,
-        ) if len(track) else np.empty(0)
-        knee = np.mean(
-            [angle(w[:, L_HIP], w[:, L_KNEE], w[:, L_ANKLE]), angle(w[:, R_HIP], w[:, R_KNEE], w[:, R_ANKLE])],
-            axis=0,
-        ) if len(track) else np.empty(0)
+        if spec.signed:
+            return signed_hip_extension(_at(im, near, (a,)), _at(im, near, (b,)), _at(im, near, (c,)))
+        return angle(_at(im, near, (a,)), _at(im, near, (b,)), _at(im, near, (c,)))
+    if not len(track):
+        return np.empty(0)
+    sides = [angle(_at(w, side, (a,)), _at(w, side, (b,)), _at(w, side, (c,))) for side in (LEFT, RIGHT)]
+    return np.mean(sides, axis=0)
 
-    torso_len = np.linalg.norm(im[:, s] - im[:, h], axis=-1)
-    scale = float(np.nanmedian(torso_len)) if np.isfinite(torso_len).any() else float("nan")
-    body = local_scale(track.t, torso_len, scale)  # per frame: a zooming camera changes it
 
-    # Which way the lifter's toes point along the image x axis: from hips towards ankles.
-    toes = im[:, a, 0] - im[:, h, 0]
+def segment_angle(im: np.ndarray, near: tuple[int, ...], spec: SegmentAngle, toes_dir: float) -> np.ndarray:
+    v = _at(im, near, spec.head) - _at(im, near, spec.tail)
+    if spec.ref == "vertical":
+        return np.degrees(np.arctan2(toes_dir * v[:, 0], -v[:, 1]))
+    if spec.ref == "horizontal":
+        return np.degrees(np.arctan2(-v[:, 1], np.abs(v[:, 0])))
+    if spec.ref == "tilt":
+        return np.degrees(np.arctan2(v[:, 1], np.abs(v[:, 0])))
+    if spec.ref == "facing":
+        return np.degrees(np.arctan2(-v[:, 1], toes_dir * v[:, 0]))
+    raise ValueError(f"unknown reference {spec.ref!r}")
+
+
+def toes_direction(im: np.ndarray, near: tuple[int, ...]) -> float:
+    """Which way the lifter's toes point along the image x axis (+1 or -1): from hips towards ankles."""
+    toes = im[:, near[PART["ankle"]], 0] - im[:, near[PART["hip"]], 0]
     toes_dir = float(np.sign(np.median(toes[np.isfinite(toes)]))) if np.isfinite(toes).any() else 1.0
-    toes_dir = toes_dir or 1.0
-    shin_vec = im[:, k] - im[:, a]  # ankle -> knee
-    shin = np.degrees(np.arctan2(toes_dir * shin_vec[:, 0], -shin_vec[:, 1]))
+    return toes_dir or 1.0
 
+
+def neck_angle(im: np.ndarray, near: tuple[int, ...], toes_dir: float) -> np.ndarray:
+    """Head line (shoulder->ear) relative to the torso line (hip->shoulder); flexion positive."""
+    s, h, ear = (near[PART[p]] for p in ("shoulder", "hip", "ear"))
     torso_vec = im[:, s] - im[:, h]
-    torso = np.degrees(np.arctan2(-torso_vec[:, 1], np.abs(torso_vec[:, 0])))
-
     head_vec = im[:, ear] - im[:, s]
     cross = torso_vec[:, 0] * head_vec[:, 1] - torso_vec[:, 1] * head_vec[:, 0]
     dot = np.sum(torso_vec * head_vec, axis=-1)
     neck = np.degrees(np.arctan2(cross, dot))
     # With the head to the image left of the shoulders the rotation sense flips; make
     # flexion (chin towards the chest, i.e. towards the thighs' side) positive either way.
-    neck = neck * toes_dir
+    return neck * toes_dir
 
+
+def heights(track: PoseTrack, near: tuple[int, ...], body: np.ndarray) -> dict[str, np.ndarray]:
+    """Heights in body-scale units (torso lengths per frame): hips over the planted ankle, over
+    the shoulders and over the support line; the ankles' height gap and the near foot's lift."""
+    im = track.image[..., :2]
+    a = near[PART["ankle"]]
     planted = np.fmax(im[:, L_ANKLE, 1], im[:, R_ANKLE, 1])  # lower ankle (y grows down)
     hip_y = np.mean(im[:, [L_HIP, R_HIP], 1], axis=1) if len(track) else np.empty(0)
-    lift = (planted - hip_y) / body
     shoulder_y = np.mean(im[:, [L_SHOULDER, R_SHOULDER], 1], axis=1) if len(track) else np.empty(0)
-    hip_over_shoulder = (shoulder_y - hip_y) / body
-    hip_over_supports = _above_line(im, body)
+    return {
+        "lift": (planted - hip_y) / body,
+        "hip_over_shoulder": (shoulder_y - hip_y) / body,
+        "hip_over_supports": _above_line(im, body),
+        "feet_gap": np.abs(im[:, L_ANKLE, 1] - im[:, R_ANKLE, 1]) / body,
+        "near_foot_up": (planted - im[:, a, 1]) / body,
+    }
+
+
+def compute(track: PoseTrack) -> Kinematics:
+    """All measures, from a (smoothed) track: the angle tables, heights, and the per-set view."""
+    view, yaw = view_of(track)
+    im, w = track.image[..., :2], track.world
+    near = RIGHT if view == View.SIDE_RIGHT else LEFT
+    s, h, k, a, heel, toe, _ear = near
+
+    torso_len = np.linalg.norm(im[:, s] - im[:, h], axis=-1)
+    scale = float(np.nanmedian(torso_len)) if np.isfinite(torso_len).any() else float("nan")
+    body = local_scale(track.t, torso_len, scale)  # per frame: a zooming camera changes it
+    toes_dir = toes_direction(im, near)
+
+    joints = {name: joint_angle(track, view, near, spec) for name, spec in JOINT_ANGLES.items()}
+    segments = {name: segment_angle(im, near, spec, toes_dir) for name, spec in SEGMENT_ANGLES.items()}
 
     mid_sh = (w[:, L_SHOULDER] + w[:, R_SHOULDER]) / 2
     mid_an = (w[:, L_ANKLE] + w[:, R_ANKLE]) / 2
@@ -201,16 +280,7 @@ def compute(track: PoseTrack) -> Kinematics:
 
     with np.errstate(invalid="ignore", divide="ignore"):
         knee_width = np.abs(im[:, L_KNEE, 0] - im[:, R_KNEE, 0]) / np.abs(im[:, L_ANKLE, 0] - im[:, R_ANKLE, 0])
-    hv = im[:, R_HIP] - im[:, L_HIP]
-    hip_tilt = np.degrees(np.arctan2(hv[:, 1], np.abs(hv[:, 0])))
-    feet_gap = np.abs(im[:, L_ANKLE, 1] - im[:, R_ANKLE, 1]) / body
-    near_foot_up = (planted - im[:, a, 1]) / body
-
-    face = np.mean(im[:, FACE], axis=1) if len(track) else np.empty((0, 2))
-    ears = np.mean(im[:, [L_EAR, R_EAR]], axis=1) if len(track) else np.empty((0, 2))
-    fv = face - ears
-    head_pitch = np.degrees(np.arctan2(-fv[:, 1], toes_dir * fv[:, 0]))
-    shin_len = np.linalg.norm(shin_vec, axis=-1)
+    shin_len = np.linalg.norm(im[:, k] - im[:, a], axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         heel_height = (im[:, toe, 1] - im[:, heel, 1]) / shin_len
     feet = (a, heel, toe) if view.is_side else (L_ANKLE, L_HEEL, L_FOOT, R_ANKLE, R_HEEL, R_FOOT)
@@ -219,24 +289,16 @@ def compute(track: PoseTrack) -> Kinematics:
         t=track.t,
         view=view,
         yaw_deg=yaw,
-        hip_ext=hip_ext,
-        knee=knee,
-        shin=shin,
-        torso=torso,
-        neck=neck,
-        lift=lift,
+        **joints,
+        **segments,
+        neck=neck_angle(im, near, toes_dir),
         incline=incline,
         knee_width=knee_width,
-        hip_tilt=hip_tilt,
-        feet_gap=feet_gap,
         scale_px=scale,
-        head_pitch=head_pitch,
         heel_height=heel_height,
         feet_in_view=in_frame(track, feet),
         head_in_view=in_frame(track, (NOSE, L_EAR, R_EAR)),
-        near_foot_up=near_foot_up,
-        hip_over_shoulder=hip_over_shoulder,
-        hip_over_supports=hip_over_supports,
+        **heights(track, near, body),
     )
 
 
