@@ -29,7 +29,6 @@ FEET_GAP_NEAR = 0.15
 GATE_WORDS = {
     "lift": "the hip rise off the feet",
     "hip_rise": "the hip rise past the shoulders",
-    "hip_line": "the hip rise off the shoulder-to-feet line",
     "incline": "the body's incline (lying vs standing)",
     "knee_top": "the knee bend at the top",
     "hip_top": "the hip angle at the top",

@@ -28,7 +28,7 @@ class RepsConfig:
     # Hip-extension rise (and fall) that makes a cycle a rep, degrees.
     min_rom_deg: float = field(default=15.0, metadata={"range": (0, 180)})
     # Hip rise from bottom to top, torso lengths, judged with lift_band either side (reps.margins).
-    min_lift: float = field(default=0.15, metadata={"range": (0, 10)})
+    min_lift: float = field(default=0.12, metadata={"range": (0, 10)})
     lift_band: float = field(default=0.05, metadata={"range": (0, 10)})
     # Hips rising relative to the shoulders (torso lengths): a thrust or bridge raises the hips
     # past shoulders that stay put; a back extension, squat, sit-up or swing raises the shoulders.
@@ -243,10 +243,13 @@ def margins(e: Evidence, cfg: RepsConfig) -> dict[str, float]:
         "hip_top": (cfg.max_top_hip_deg - e.hip_top) / cfg.hip_band_deg,
         "rom": (cfg.max_rom_deg - e.rom) / cfg.hip_band_deg,
     }
-    if np.isfinite(e.hip_rise):
-        m["hip_rise"] = (e.hip_rise - cfg.min_hip_rise) / cfg.hip_rise_band
-    if np.isfinite(e.hip_line):
-        m["hip_line"] = (e.hip_line - cfg.min_hip_line) / cfg.hip_line_band
+    # The hips' rise is read twice (up the picture, off the support line); one gate: either
+    # reading short of its threshold decides, else the two vouch together (their mean), so one
+    # reading near the far edge of its band cannot on its own make a clear rep unclear.
+    rise = [v for v in ((e.hip_rise - cfg.min_hip_rise) / cfg.hip_rise_band,
+                        (e.hip_line - cfg.min_hip_line) / cfg.hip_line_band) if np.isfinite(v)]
+    if rise:
+        m["hip_rise"] = min(rise) if min(rise) < 0 else float(np.mean(rise))
     return {name: (v if np.isfinite(v) else -np.inf) for name, v in m.items()}
 
 
