@@ -623,3 +623,27 @@ def test_a_batch_of_inputs_with_valid_long_names_writes_valid_output_names(tmp_p
     assert r.exit_code == 0, r.output
     made = [p.name for p in out.iterdir() if p.suffix in (".json", ".csv", ".html") and p.name.startswith("n")]
     assert len(made) == 6 and len(set(made)) == 6 and all(len(n.encode()) <= 255 for n in made), made
+
+
+def test_sigterm_on_a_batch_is_143_and_resumable(tmp_path: Path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for n in range(40):
+        (src / f"{n:03d}.npz").write_bytes(TRACK.read_bytes())
+    exe = Path(sys.executable).with_name("formcheck")
+    p = subprocess.Popen([exe, "batch", src, "--out", out, "-j", "1"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (out / ".formcheck-batch").is_dir() or not list((out / ".formcheck-batch").glob("*.json")):
+        assert p.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    p.send_signal(signal.SIGTERM)
+    _, stderr = p.communicate(timeout=30)
+    assert p.returncode == ExitCode.TERMINATED, stderr
+    assert "terminated (SIGTERM) after" in stderr and "rerun the same command to resume" in stderr
+    assert (out / "summary.csv").is_file()

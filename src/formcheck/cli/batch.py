@@ -21,7 +21,7 @@ from formcheck.cli.common import (
     quiet_native_stderr,
     user_errors,
 )
-from formcheck.errors import ExitCode
+from formcheck.errors import ExitCode, Terminated
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
@@ -82,9 +82,11 @@ def batch(
         try:
             with _sigterm_as_interrupt(), view:
                 result = run_batch(paths, settings, engine, workers, ray_address, view.plan, view.result)
-        except KeyboardInterrupt:
-            raise fail(f"interrupted after {view.done} of {view.todo} files; rerun the same command to resume "
-                       f"(summary so far: {out / 'summary.csv'})", ExitCode.INTERRUPTED) from None
+        except KeyboardInterrupt as exc:
+            how, code = (("terminated (SIGTERM)", ExitCode.TERMINATED) if isinstance(exc, Terminated)
+                         else ("interrupted", ExitCode.INTERRUPTED))
+            raise fail(f"{how} after {view.done} of {view.todo} files; rerun the same command to resume "
+                       f"(summary so far: {out / 'summary.csv'})", code) from None
     if not quiet:
         labels = {"ok": "scored", "nothing_to_score": "nothing to score", "error": "failed"}
         counts = [f"{result.count(s)} {label}" for s, label in labels.items()]
@@ -157,7 +159,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     """`kill PID` stops the batch like Ctrl-C: workers stopped, summary written, temp files removed."""
 
     def handler(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
+        raise Terminated  # a KeyboardInterrupt: unwinds as Ctrl-C does, ends with 143
 
     try:
         previous = signal.signal(signal.SIGTERM, handler)
