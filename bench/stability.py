@@ -20,9 +20,12 @@ that cannot be tracked is a row marked ERR.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import fnmatch
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -92,10 +95,16 @@ def _frames(c: Clip) -> int:
 
 def _quiet_worker(log_path: str) -> None:
     """MediaPipe's C++ logging (model load notes, one line per tracker) goes to a log file, not
-    to the progress on stderr. Python's own stderr in a worker goes there too."""
+    to the progress on stderr. Python's own stderr in a worker goes there too. On Linux a worker
+    also ends when the harness does (killed or not): no orphan keeps tracking on a shared core."""
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 2)
     os.close(fd)
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the harness died before the request took effect
+        os._exit(1)
 
 
 def _pool(jobs: int, cache: Path) -> ProcessPoolExecutor | None:
