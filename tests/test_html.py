@@ -169,3 +169,12 @@ def test_report_renders_in_headless_chromium(tmp_path):
     assert (px.reshape(-1, 3).std(axis=1) > 60).mean() > 0.001  # coloured pixels: plot, pills, thumbnails
     ARTIFACTS.mkdir(exist_ok=True)
     shutil.copy(shot, ARTIFACTS / "html_report.png")
+
+
+def test_outside_text_loses_its_control_characters_in_the_page():
+    """A file name with a terminal escape or a bidi override is shown, not obeyed, in the HTML."""
+    from formcheck.report.html_page import e
+
+    out = e("set\x1b]0;pwned\x07\u202eqmt.mp4 <b>")
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "\\x1b" in out and "&lt;b&gt;" in out

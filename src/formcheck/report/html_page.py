@@ -21,6 +21,7 @@ import numpy as np
 
 from formcheck.pipeline.analyze import Analysis
 from formcheck.util.atomic import write_text
+from formcheck.util.text import printable
 
 THUMB_SIDE = 480  # px, the longer side of a thumbnail
 MAX_PLOT_POINTS = 3000  # longer clips are decimated for the plot only
@@ -61,7 +62,7 @@ table#reps td{display:block;border:0;padding:4px 12px}td img{width:100%}}
 
 def e(x: object) -> str:
     """Escape any text for HTML content or a quoted attribute."""
-    return escape("" if x is None else str(x), quote=True)
+    return escape(printable("" if x is None else str(x), keep_lines=True), quote=True)
 
 
 def _f(x: float | None, spec: str = ".1f", unit: str = "") -> str:
