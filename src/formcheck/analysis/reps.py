@@ -209,7 +209,7 @@ class Evidence:
     rom: float  # hip-extension range, degrees
 
 
-def evidence(k: Kinematics, c: _Cycle, cfg: RepsConfig) -> Evidence:
+def evidence(k: Kinematics, c: _Cycle) -> Evidence:
     s = k.hip_ext
     # The deeper of the two bottoms is the cycle's bottom (the other may be a clip edge).
     lo = c.lo_a if s[c.lo_a] <= s[c.lo_b] else c.lo_b
@@ -256,7 +256,7 @@ def margins(e: Evidence, cfg: RepsConfig) -> dict[str, float]:
 def worst_margin(k: Kinematics, c: _Cycle, cfg: RepsConfig) -> tuple[float, str]:
     """The weakest gate and its margin: the hips rise off the feet and past the shoulders, the
     lifter is not standing, the knees stay bent, and the body is plausible."""
-    m = margins(evidence(k, c, cfg), cfg)
+    m = margins(evidence(k, c), cfg)
     name = min(m, key=m.__getitem__)
     return m[name], name
 
