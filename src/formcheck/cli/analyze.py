@@ -10,9 +10,14 @@ from rich.table import Table
 
 from formcheck.cli.common import (
     ConfigOption,
+    DbOption,
     DebugOption,
+    LifterOption,
+    LoadOption,
     ModelOption,
+    NoteOption,
     QuietOption,
+    RpeOption,
     check_outputs,
     err,
     escape,
@@ -58,12 +63,11 @@ def analyze(
     ] = None,
     config: ConfigOption = None,
     model: ModelOption = None,
-    lifter: Annotated[str | None, typer.Option("--lifter", help="Save the set to this lifter's training history "
-                                               "(formcheck history).", metavar="NAME")] = None,
-    load: Annotated[float | None, typer.Option("--load", help="With --lifter: the load, kg.", metavar="KG")] = None,
-    rpe: Annotated[float | None, typer.Option("--rpe", help="With --lifter: effort, RPE 1-10.")] = None,
-    note: Annotated[str | None, typer.Option("--note", help="With --lifter: a note on the set.")] = None,
-    db: Annotated[Path | None, typer.Option("--db", help="With --lifter: the history db.", metavar="PATH")] = None,
+    lifter: LifterOption = None,
+    load: LoadOption = None,
+    rpe: RpeOption = None,
+    note: NoteOption = None,
+    db: DbOption = None,
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +16,7 @@ from formcheck.cli.common import (
     escape,
     fail,
     quiet_native_stderr,
+    sigterm_raises,
     user_errors,
 )
 from formcheck.errors import ExitCode, Terminated
@@ -80,7 +78,7 @@ def batch(
         settings = Settings.create(out, load_config(config), model, csv, html, annotate, config_file=config,
                                    lifter=lifter, lifter_from_folder=lifter_from_folder, db=db)
         try:
-            with _sigterm_as_interrupt(), view:
+            with sigterm_raises(), view:
                 result = run_batch(paths, settings, engine, workers, ray_address, view.plan, view.result)
         except KeyboardInterrupt as exc:
             how, code = (("terminated (SIGTERM)", ExitCode.TERMINATED) if isinstance(exc, Terminated)
@@ -152,21 +150,3 @@ def _describe(rec: Any) -> str:
         return rec.message or "no hip thrust or glute bridge found"
     score = "" if rec.mean_score is None else f", mean score {rec.mean_score:.0f}"
     return f"{rec.exercise.replace('_', ' ')}, {rec.reps} reps{score}"
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """`kill PID` stops the batch like Ctrl-C: workers stopped, summary written, temp files removed."""
-
-    def handler(_signum: int, _frame: object) -> None:
-        raise Terminated  # a KeyboardInterrupt: unwinds as Ctrl-C does, ends with 143
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread (embedded use): leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

@@ -30,6 +30,13 @@ ModelOption = Annotated[
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks and native library logs.")]
+# Saving a set to the training history (formcheck VIDEO and formcheck live).
+LifterOption = Annotated[str | None, typer.Option("--lifter", help="Save the set to this lifter's training history "
+                                                  "(formcheck history).", metavar="NAME")]
+LoadOption = Annotated[float | None, typer.Option("--load", help="With --lifter: the load, kg.", metavar="KG")]
+RpeOption = Annotated[float | None, typer.Option("--rpe", help="With --lifter: effort, RPE 1-10.")]
+NoteOption = Annotated[str | None, typer.Option("--note", help="With --lifter: a note on the set.")]
+DbOption = Annotated[Path | None, typer.Option("--db", help="With --lifter: the history db.", metavar="PATH")]
 
 class _SafeConsole(Console):
     """A rich Console that never passes a control character through (rich strips only a few)."""
@@ -278,7 +285,7 @@ def user_errors(debug: bool) -> Iterator[None]:
     removing its temp files and the outputs it wrote, and ends with 143.
     """
     try:
-        with _sigterm_raises():
+        with sigterm_raises():
             yield
     except typer.Exit:
         raise
@@ -308,7 +315,8 @@ def user_errors(debug: bool) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _sigterm_raises() -> Iterator[None]:
+def sigterm_raises() -> Iterator[None]:
+    """SIGTERM (`kill`, `timeout`, `docker stop`) unwinds like Ctrl-C: ends with 143, nothing left."""
     def handler(_signum: int, _frame: object) -> None:
         raise Terminated
 

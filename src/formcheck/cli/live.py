@@ -16,9 +16,14 @@ import typer
 
 from formcheck.cli.common import (
     ConfigOption,
+    DbOption,
     DebugOption,
+    LifterOption,
+    LoadOption,
     ModelOption,
+    NoteOption,
     QuietOption,
+    RpeOption,
     err,
     escape,
     out,
@@ -108,12 +113,11 @@ def live(
     fast: Annotated[
         bool, typer.Option("--fast", help="Files only: every frame, as fast as possible (no real-time pacing).")
     ] = False,
-    lifter: Annotated[str | None, typer.Option("--lifter", help="Save the set to this lifter's training history "
-                                               "(formcheck history).", metavar="NAME")] = None,
-    load: Annotated[float | None, typer.Option("--load", help="With --lifter: the load, kg.", metavar="KG")] = None,
-    rpe: Annotated[float | None, typer.Option("--rpe", help="With --lifter: effort, RPE 1-10.")] = None,
-    note: Annotated[str | None, typer.Option("--note", help="With --lifter: a note on the set.")] = None,
-    db: Annotated[Path | None, typer.Option("--db", help="With --lifter: the history db.", metavar="PATH")] = None,
+    lifter: LifterOption = None,
+    load: LoadOption = None,
+    rpe: RpeOption = None,
+    note: NoteOption = None,
+    db: DbOption = None,
     config: ConfigOption = None,
     model: ModelOption = None,
     quiet: QuietOption = False,
