@@ -475,3 +475,44 @@ def _tiny_video(path: Path) -> None:
     for i in range(5):
         w.write(np.full((48, 64, 3), 40 * i, np.uint8))
     w.release()
+
+
+# --- `--json -`: the safe stdout writer (UTF-8; a full disk or closed pipe is one line, exit 7) --
+
+
+def _live_process(video: Path, stdout: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    exe = Path(sys.executable).with_name("formcheck")
+    return subprocess.run([exe, "live", "--source", str(video), "--no-window", "--fast", "--json", "-", "-q"],
+                          stdout=stdout, stderr=subprocess.PIPE, timeout=120,
+                          env={**os.environ, **(env or {})})  # fmt: skip
+
+
+@pytest.mark.parametrize("target,why", [("full", "No space left on device"), ("closed", "Broken pipe")],
+                         ids=["disk full", "closed pipe"])  # fmt: skip
+def test_live_json_to_a_stdout_that_fails_is_one_line_and_exit_7(target: str, why: str, tmp_path: Path):
+    import os
+
+    video = tmp_path / "v.mp4"
+    _tiny_video(video)
+    if target == "full":
+        with open("/dev/full", "wb") as full:
+            p = _live_process(video, full)
+    else:  # the reader is gone before the first byte (`| head -c0`, a crashed consumer)
+        read, write = os.pipe()
+        os.close(read)
+        try:
+            p = _live_process(video, write)
+        finally:
+            os.close(write)
+    assert p.returncode == ExitCode.OUTPUT, p.stderr
+    assert p.stderr.decode() == f"formcheck: cannot write --json -: {why}\n"
+
+
+def test_live_json_to_stdout_is_utf8_on_an_ascii_terminal(tmp_path: Path):
+    video = tmp_path / "sét 90°.mp4"
+    _tiny_video(video)
+    p = _live_process(video, subprocess.PIPE, {"PYTHONIOENCODING": "ascii"})
+    assert p.returncode == ExitCode.NOTHING_TO_SCORE, p.stderr
+    assert json.loads(p.stdout.decode("utf-8"))["source"] == video.name  # JSON is UTF-8 (RFC 8259), not '?'s

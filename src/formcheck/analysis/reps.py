@@ -24,28 +24,30 @@ from formcheck.analysis.smoothing import runs
 
 @dataclass(frozen=True)
 class RepsConfig:
-    # Allowed ranges: field metadata "range", else by unit (formcheck.util.params).
+    # Allowed ranges: field metadata "range", else by unit (formcheck.util.params); a band is a
+    # margin's divisor (reps.margins), so never 0. Ordered pairs: "below" (util.params).
     # Hip-extension rise (and fall) that makes a cycle a rep, degrees.
-    min_rom_deg: float = field(default=15.0, metadata={"range": (0, 180)})
+    min_rom_deg: float = field(default=15.0, metadata={"range": (0, 180), "below": "max_rom_deg"})
     # Hip rise from bottom to top, torso lengths, judged with lift_band either side (reps.margins).
     min_lift: float = field(default=0.12, metadata={"range": (0, 10)})
-    lift_band: float = field(default=0.05, metadata={"range": (0, 10)})
+    lift_band: float = field(default=0.05, metadata={"range": (0.001, 10)})
     # Hips rising relative to the shoulders (torso lengths): a thrust or bridge raises the hips
     # past shoulders that stay put; a back extension, squat, sit-up or swing raises the shoulders.
     # Judged twice: up the picture (strong against back extensions and sit-ups, but a camera
     # that rolls tilts it: hence the low bar) and away from the shoulder->ankle support line
     # (a distance, which no roll changes).
     min_hip_rise: float = field(default=0.08, metadata={"range": (0, 10)})
-    hip_rise_band: float = field(default=0.06, metadata={"range": (0, 10)})
+    hip_rise_band: float = field(default=0.06, metadata={"range": (0.001, 10)})
     min_hip_line: float = field(default=0.18, metadata={"range": (0, 10)})
-    hip_line_band: float = field(default=0.08, metadata={"range": (0, 10)})
+    hip_line_band: float = field(default=0.08, metadata={"range": (0.001, 10)})
     max_incline_deg: float = 60.0  # ankle->shoulder line steeper than this = standing, not thrusting
-    incline_band_deg: float = 10.0
+    incline_band_deg: float = field(default=10.0, metadata={"range": (0.1, 90)})
     max_top_knee_deg: float = 155.0  # at the top the knees stay bent (feet planted)
-    knee_band_deg: float = 10.0
+    knee_band_deg: float = field(default=10.0, metadata={"range": (0.1, 90)})
     max_top_hip_deg: float = 235.0  # beyond this the "arch" is a flipped or cut skeleton, not a body
     max_rom_deg: float = 150.0  # no hip moves this far in a rep: a tracking jump, not a rep
-    hip_band_deg: float = 10.0  # the band for the two plausibility limits above
+    # The band for the two plausibility limits above.
+    hip_band_deg: float = field(default=10.0, metadata={"range": (0.1, 90)})
     min_period_s: float = 0.6  # two tops closer than this are one rep
     # Two tops are two reps only if between them the hips come down at least this share of the
     # way (hip extension and hip height, each against the smaller of the two tops' rises).

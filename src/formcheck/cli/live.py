@@ -29,6 +29,7 @@ from formcheck.cli.common import (
     out,
     quiet_native_stderr,
     user_errors,
+    write_stdout,
 )
 from formcheck.errors import ExitCode, FormcheckError
 
@@ -194,7 +195,7 @@ def _run(camera: int | None, source: str | None, window: bool, json_out: str | N
     from formcheck.report.export import to_json, write_json
 
     if json_out == "-":
-        sys.stdout.write(to_json(report))
+        write_stdout(to_json(report))  # UTF-8; a full disk or closed pipe: one line, exit 7
     elif json_out:
         write_json(report, json_out)
     if html is not None and result.analysis is not None:

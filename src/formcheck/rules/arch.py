@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from formcheck.pose.track import L_HIP, R_HIP
-from formcheck.rules.base import CheckResult, Ladder, RepContext, Rule, ViewNeed, hip_at_top
+from formcheck.rules.base import HIP_RANGE, CheckResult, Ladder, RepContext, Rule, ViewNeed, hip_at_top
 
 CUE = "Ribs down, tailbone slightly tucked: stop at a straight line instead of arching your lower back."
 
@@ -40,8 +40,10 @@ class NoHyperextension(Rule):
 
     @dataclass(frozen=True)
     class Params:
-        warn_above_deg: float = 205.0  # hip angle at the top, 180 = straight, >180 = hips above the line
-        fail_above_deg: float = 215.0
+        # Hip angle at the top, degrees: 180 = straight, >180 = hips above the shoulder-knee line;
+        # past HIP_EXT_MAX_PLAUSIBLE_DEG the pose is not judged, so no threshold lies beyond it.
+        warn_above_deg: float = field(default=205.0, metadata={"range": HIP_RANGE, "at_most": "fail_above_deg"})
+        fail_above_deg: float = field(default=215.0, metadata={"range": HIP_RANGE})
 
     def measure(self, ctx: RepContext) -> CheckResult:
         value, reason = hip_at_top(ctx)

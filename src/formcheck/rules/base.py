@@ -386,6 +386,8 @@ def seen_around(x: np.ndarray, a: int, b: int) -> bool:
 
 # Hip angles beyond this are not a lifter but a wrong pose (a cut, a close-up of one body part).
 HIP_EXT_MAX_PLAUSIBLE_DEG = 250.0
+# The range a hip-angle threshold may take (a config setting, degrees): none beyond what is judged.
+HIP_RANGE = (0.0, HIP_EXT_MAX_PLAUSIBLE_DEG)
 
 
 def hip_at_top(ctx: RepContext) -> tuple[float, str]:

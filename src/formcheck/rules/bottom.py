@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
@@ -41,10 +41,13 @@ class TensionAtBottom(Rule):
 
     @dataclass(frozen=True)
     class Params:
-        warn_above_s: float = 1.5  # time the hips stay at their lowest between reps
-        fail_above_s: float = 3.0
-        band_lift: float = 0.05  # "at the lowest" = within this many torso lengths ...
-        band_frac: float = 0.1  # ... or this fraction of the rep's hip rise, whichever is larger
+        # Seconds the hips stay at their lowest between reps.
+        warn_above_s: float = field(default=1.5, metadata={"range": (0, 60), "at_most": "fail_above_s"})
+        fail_above_s: float = field(default=3.0, metadata={"range": (0, 60)})
+        # "At the lowest" = within this many torso lengths ...
+        band_lift: float = field(default=0.05, metadata={"range": (0, 1)})
+        # ... or this fraction of the rep's hip rise, whichever is larger.
+        band_frac: float = field(default=0.1, metadata={"range": (0, 1)})
 
     def measure(self, ctx: RepContext) -> CheckResult:
         p, rep, k = self.params, ctx.rep, ctx.k

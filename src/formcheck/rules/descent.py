@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from formcheck.analysis.reps import tempo
@@ -37,9 +37,12 @@ class ControlledDescent(Rule):
 
     @dataclass(frozen=True)
     class Params:
-        pass_min_s: float = 0.6  # lowering this long is controlled whatever the lift took
-        min_ratio: float = 0.8  # ... or no faster than this × the ascent time
-        fail_below_s: float = 0.3  # lowering faster than this is a drop
+        # Seconds: lowering this long is controlled whatever the lift took ...
+        pass_min_s: float = field(default=0.6, metadata={"range": (0, 60)})
+        # ... or no faster than this × the ascent time (a ratio of two durations).
+        min_ratio: float = field(default=0.8, metadata={"range": (0, 10)})
+        # Seconds: lowering faster than this is a drop.
+        fail_below_s: float = field(default=0.3, metadata={"range": (0, 60), "at_most": "pass_min_s"})
 
     def measure(self, ctx: RepContext) -> CheckResult:
         p, rep, t = self.params, ctx.rep, ctx.k.t

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from formcheck.pose.track import L_HEEL, R_HEEL
@@ -48,8 +48,9 @@ class HeelsDown(Rule):
 
     @dataclass(frozen=True)
     class Params:
-        warn_above_shin: float = 0.25  # heel rise from bottom to top, in shin lengths
-        fail_above_shin: float = 0.4
+        # Heel rise from bottom to top, in shin lengths (a heel cannot rise a whole shin).
+        warn_above_shin: float = field(default=0.25, metadata={"range": (0, 1), "at_most": "fail_above_shin"})
+        fail_above_shin: float = field(default=0.4, metadata={"range": (0, 1)})
 
     def measure(self, ctx: RepContext) -> CheckResult:
         k, rep = ctx.k, ctx.rep

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
@@ -50,9 +50,11 @@ class HipsLevel(Rule):
 
     @dataclass(frozen=True)
     class Params:
-        warn_above_deg: float = 5.0  # hip line tilt, relative to the rep's bottom
-        fail_above_deg: float = 10.0
-        max_yaw_deg: float = FRONT_ONLY_MAX_YAW_DEG  # camera at most this far round from the front
+        # Hip line tilt relative to the rep's bottom, degrees.
+        warn_above_deg: float = field(default=5.0, metadata={"range": (0, 90), "at_most": "fail_above_deg"})
+        fail_above_deg: float = field(default=10.0, metadata={"range": (0, 90)})
+        # Camera at most this far round from the front, degrees (90 = side-on).
+        max_yaw_deg: float = field(default=FRONT_ONLY_MAX_YAW_DEG, metadata={"range": (0, 90)})
 
     def measure(self, ctx: RepContext) -> CheckResult:
         k, rep = ctx.k, ctx.rep

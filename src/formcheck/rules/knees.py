@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
@@ -47,9 +47,11 @@ class KneesOut(Rule):
 
     @dataclass(frozen=True)
     class Params:
-        pass_min_ratio: float = 0.9  # knee gap / ankle gap: 1 = knees right over the ankles
-        fail_below_ratio: float = 0.75
-        max_yaw_deg: float = FRONT_MAX_YAW_DEG  # camera at most this far round from the front
+        # Knee gap / ankle gap: 1 = knees right over the ankles.
+        pass_min_ratio: float = field(default=0.9, metadata={"range": (0, 3)})
+        fail_below_ratio: float = field(default=0.75, metadata={"range": (0, 3), "at_most": "pass_min_ratio"})
+        # Camera at most this far round from the front, degrees (90 = side-on).
+        max_yaw_deg: float = field(default=FRONT_MAX_YAW_DEG, metadata={"range": (0, 90)})
 
     def measure(self, ctx: RepContext) -> CheckResult:
         k, rep = ctx.k, ctx.rep

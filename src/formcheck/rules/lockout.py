@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from formcheck.pose.track import L_HIP, R_HIP
-from formcheck.rules.base import CheckResult, Ladder, RepContext, Rule, Verdict, hip_at_top
+from formcheck.rules.base import HIP_RANGE, CheckResult, Ladder, RepContext, Rule, Verdict, hip_at_top
 
 CUES = {
     Verdict.WARN: "Finish the rep: squeeze your glutes until shoulders, hips and knees line up.",
@@ -37,8 +37,9 @@ class FullLockout(Rule):
 
     @dataclass(frozen=True)
     class Params:
-        pass_min_deg: float = 165.0  # hip extension at the top, 180 = straight line
-        fail_below_deg: float = 150.0
+        # Hip extension at the top, degrees (180 = straight line; HIP_RANGE as the arch rule).
+        pass_min_deg: float = field(default=165.0, metadata={"range": HIP_RANGE})
+        fail_below_deg: float = field(default=150.0, metadata={"range": HIP_RANGE, "at_most": "pass_min_deg"})
 
     def measure(self, ctx: RepContext) -> CheckResult:
         value, reason = hip_at_top(ctx)

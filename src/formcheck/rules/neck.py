@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from formcheck.pose.track import L_EAR, NOSE, R_EAR
@@ -63,9 +63,12 @@ class NeutralNeck(Rule):
 
     @dataclass(frozen=True)
     class Params:
-        warn_tip_deg: float = 20.0  # face tips back (up) more than this from bottom to top
-        fail_neck_ext_deg: float = 10.0  # ... and more than the torso tips back, by this
-        tuck_warn_deg: float = 25.0  # face tips down (chin to chest) more than this
+        # Degrees. Face tips back (up) more than this from bottom to top ...
+        warn_tip_deg: float = field(default=20.0, metadata={"range": (0, 180)})
+        # ... and more than the torso tips back, by this (a different angle: no order with the above).
+        fail_neck_ext_deg: float = field(default=10.0, metadata={"range": (0, 180)})
+        # Face tips down (chin to chest) more than this.
+        tuck_warn_deg: float = field(default=25.0, metadata={"range": (0, 180)})
 
     def measure(self, ctx: RepContext) -> CheckResult:
         p, k, rep = self.params, ctx.k, ctx.rep

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from formcheck.pose.track import L_HIP, R_HIP
@@ -36,8 +36,9 @@ class PauseAtTop(Rule):
 
     @dataclass(frozen=True)
     class Params:
-        pass_min_s: float = 1.0  # hold at the top
-        fail_below_s: float = 0.3
+        # Seconds held at the top.
+        pass_min_s: float = field(default=1.0, metadata={"range": (0, 60)})
+        fail_below_s: float = field(default=0.3, metadata={"range": (0, 60), "at_most": "pass_min_s"})
 
     def measure(self, ctx: RepContext) -> CheckResult:
         rep = ctx.rep

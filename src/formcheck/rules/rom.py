@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from formcheck.pose.track import L_HIP, R_HIP
@@ -37,8 +37,9 @@ class ConsistentRange(Rule):
 
     @dataclass(frozen=True)
     class Params:
-        pass_min_pct: float = 85.0  # rep range as a share of the set's best range
-        fail_below_pct: float = 70.0
+        # Rep range as a share of the set's best range, percent.
+        pass_min_pct: float = field(default=85.0, metadata={"range": (0, 100)})
+        fail_below_pct: float = field(default=70.0, metadata={"range": (0, 100), "at_most": "pass_min_pct"})
 
     def measure(self, ctx: RepContext) -> CheckResult:
         rep = ctx.rep

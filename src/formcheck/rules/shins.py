@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from formcheck.pose.track import L_ANKLE, L_KNEE, R_ANKLE, R_KNEE
@@ -41,9 +41,12 @@ class VerticalShins(Rule):
 
     @dataclass(frozen=True)
     class Params:
-        shin_tol_deg: float = 10.0  # shin within this of vertical counts as vertical
-        knee_tol_deg: float = 15.0  # knee within 90 ± this counts as ~90°
-        knee_fail_deg: float = 30.0  # knee beyond 90 ± this (with the shin agreeing) fails
+        # Degrees. Shin within this of vertical counts as vertical.
+        shin_tol_deg: float = field(default=10.0, metadata={"range": (0, 90)})
+        # Knee within 90 ± this counts as ~90° (warn beyond it) ...
+        knee_tol_deg: float = field(default=15.0, metadata={"range": (0, 90), "at_most": "knee_fail_deg"})
+        # ... and beyond 90 ± this (with the shin agreeing) fails.
+        knee_fail_deg: float = field(default=30.0, metadata={"range": (0, 90)})
 
     def measure(self, ctx: RepContext) -> CheckResult:
         p, k, top = self.params, ctx.k, ctx.rep.top

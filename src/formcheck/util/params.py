@@ -6,6 +6,11 @@ PySceneDetect's RangeValue); a field without one gets the range its unit (the en
 the project's convention) allows: `_deg` 0–360, `_s` 0–3600, `_pct` 0–100, `_frac`, `quantile`
 and `confidence` 0–1, `_ratio` 0–10, other numbers 0–1000 (ints 0–1,000,000). NaN and
 infinities are never allowed.
+
+Settings that only make sense together are declared on the lower one, by the other's name:
+`metadata={"at_most": "fail_above_deg"}` (this <= that: a warn threshold on the safe side of
+its fail threshold, equal = no warn band) or `{"below": "max_rom_deg"}` (this < that: a min
+under its max). They are checked once every value is in range (`check_order`).
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import operator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from formcheck.errors import ConfigError
@@ -59,8 +66,29 @@ def check_value(f: dataclasses.Field[Any], default: Any, v: Any, where: str) -> 
         raise ConfigError(f"[{where}] {f.name} = {shown} is out of range; allowed: {_fmt(lo)} to {_fmt(hi)}")
 
 
+# metadata key -> (test, words): the field's value against the named field's value.
+ORDER: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
+    "at_most": (operator.le, "must be at most"),
+    "below": (operator.lt, "must be below"),
+}
+
+
+def ordered_pairs(cls: type[Any]) -> list[tuple[str, str, str]]:
+    """(low field, metadata key, high field) for every ordered pair a params dataclass declares."""
+    return [(f.name, key, f.metadata[key]) for f in dataclasses.fields(cls) for key in ORDER if key in f.metadata]
+
+
+def check_order(params: Any, where: str) -> None:
+    """Every declared pair in order, else one line naming both keys and their values."""
+    for low, key, high in ordered_pairs(type(params)):
+        a, b = getattr(params, low), getattr(params, high)
+        test, words = ORDER[key]
+        if not test(a, b):
+            raise ConfigError(f"[{where}] {low} = {a!r} {words} {high} = {b!r}")
+
+
 def make_params(cls: type[T], values: Any, where: str) -> T:
-    """Build a params dataclass from defaults plus `values`, checking names, types and ranges."""
+    """Build a params dataclass from defaults plus `values`, checking names, types, ranges and order."""
     if not isinstance(values, dict):
         raise ConfigError(f"[{where}]: expected a table of settings, got {type(values).__name__}")
     names = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
@@ -76,7 +104,9 @@ def make_params(cls: type[T], values: Any, where: str) -> T:
         elif not isinstance(v, want) or (isinstance(v, bool) and want is not bool):
             raise ConfigError(f"[{where}] {key}: expected {want.__name__}, got {_short(v)}")
         check_value(names[key], getattr(default, key), values[key], where)
-    return dataclasses.replace(default, **values)  # type: ignore[type-var]
+    params = dataclasses.replace(default, **values)  # type: ignore[type-var]
+    check_order(params, where)
+    return params
 
 
 def _short(v: Any) -> str:
