@@ -75,8 +75,18 @@ DROP_SHARE = 0.3
 TRACKER_FILES = (
     "pose.py", "video.py", "parallel.py", "pictures.py",
     "pose/model.py", "pose/chunked.py",
-    "inputs/video.py", "inputs/frames.py", "inputs/chunk.py", "inputs/pictures.py",
+    "inputs/video.py", "inputs/frames.py", "inputs/chunk.py", "inputs/pictures.py", "inputs/sampling.py",
 )  # fmt: skip
+
+# The rate the model runs at in every track of this run ([video] model_hz; 0 = every frame):
+# `stability.py --model-hz 10` is the whole harness under --fast. An environment variable, so
+# that the worker processes see it too.
+MODEL_HZ_ENV = "FORMCHECK_STABILITY_MODEL_HZ"
+
+
+def model_hz() -> float:
+    return float(os.environ.get(MODEL_HZ_ENV, "0") or 0)
+
 
 # Where things live in formcheck: today's module first, then the one before the restructure
 # (so the harness can also score an older checkout, e.g. the BEFORE state, via PYTHONPATH).
@@ -108,7 +118,7 @@ DEFAULT = (
     "drop30_s0", "drop30_s1", "drop30_s2", "burst",
     "stride2", "stride3", "mirror",
     "noise_s0", "noise_s1", "noise_s2",
-    "half", "double",
+    "half", "double", "fast",
 )  # fmt: skip
 BASELINE = "baseline"
 
@@ -188,6 +198,8 @@ def get(name: str) -> Perturbation:
         return _resize(0.5, name)
     if name == "double":
         return _resize(2.0, name)
+    if name == "fast":
+        return _fast()
     raise KeyError(f"unknown perturbation {name!r}; known: {', '.join((BASELINE, *DEFAULT))}")
 
 
@@ -196,7 +208,24 @@ def _video_config(**kw: Any):
 
     # workers = 1: the harness runs clips in parallel processes, one core each. The track does not
     # depend on `workers` (formcheck.pose.chunked), only on `chunks`.
-    return VideoConfig(**{"workers": 1, **kw})
+    extra = {"model_hz": model_hz()} if model_hz() else {}  # older formcheck: no model_hz
+    return VideoConfig(**{"workers": 1, **extra, **kw})
+
+
+def _fast() -> Perturbation:
+    """formcheck --fast: the model at FAST_HZ, the frames between filled in (issue 15)."""
+    from formcheck.pose.settings import FAST_HZ
+
+    def make(clip: Clip, info) -> Any:
+        from formcheck.config import Config
+
+        return fc("analyze").track_video(clip.path, Config(video=_video_config(model_hz=FAST_HZ)))
+
+    def check(clip: Clip, info, v) -> str | None:
+        return "=baseline" if v.model_hz == FAST_HZ else None
+
+    return Perturbation("fast", "video", f"--fast: the model at {FAST_HZ:g} Hz, the frames between filled in",
+                        {"model_hz": FAST_HZ}, make, check, 0.4)
 
 
 def _chunks(n: int, name: str) -> Perturbation:
@@ -217,13 +246,20 @@ def _chunks(n: int, name: str) -> Perturbation:
     return Perturbation(name, "video", what, {"chunks": n}, make, check, 1.0)
 
 
-def _stream(clip: Clip, info, frames: Iterable[Any], size: tuple[int, int] | None = None) -> Any:
+def _stream(clip: Clip, info, frames: Iterable[Any], size: tuple[int, int] | None = None,
+            fps: float | None = None) -> Any:
     """Track frames (already filtered/changed) in one stream, as track_video's one-stream
-    path does; landmarks in the pixels of a video of `size` (default: the clip's)."""
+    path does; landmarks in the pixels of a video of `size` (default: the clip's). Under
+    `--model-hz` the frames go through formcheck's frame picker for a video of `fps` (default: the clip's)."""
     m = fc("model")
     v = _video_config()
     if size is not None:
         info = dataclasses.replace(info, width=size[0], height=size[1])
+    if v.model_hz:
+        from formcheck.inputs.sampling import pick
+
+        picker = m.picker_for(dataclasses.replace(info, fps=fps or info.fps), v.model_hz)
+        frames = pick(((f.index, f.t, f.image) for f in frames), picker, lambda image: image)
     with m.PoseEstimator(None, v.num_poses, v.min_detection_confidence, v.min_tracking_confidence) as est:
         return m.track_frames(frames, info, est)
 
@@ -232,10 +268,10 @@ def _frames(clip: Clip, max_side: int | None) -> Iterator[Any]:
     return fc("video").iter_frames(clip.path, max_side, prefetch=4)
 
 
-def _filtered(clip: Clip, info, keep: Callable[[Any], bool]) -> Any:
+def _filtered(clip: Clip, info, keep: Callable[[Any], bool], fps: float | None = None) -> Any:
     frames = _frames(clip, _video_config().max_side)
     try:
-        return _stream(clip, info, (f for f in frames if keep(f)))
+        return _stream(clip, info, (f for f in frames if keep(f)), fps=fps)
     finally:
         frames.close()
 
@@ -280,7 +316,7 @@ def clip_rate(info, baseline=None) -> float:
 
 def _stride(s: int) -> Perturbation:
     def make(clip: Clip, info) -> Any:
-        return _filtered(clip, info, lambda f: f.index % s == 0)
+        return _filtered(clip, info, lambda f: f.index % s == 0, fps=info.fps / s)  # a video at fps / s
 
     def check(clip: Clip, info, v) -> str | None:
         rate = clip_rate(info)
@@ -446,8 +482,9 @@ def tracker_hash() -> str:
 
 
 def cache_path(clip: Clip, p: Perturbation, cache: Path) -> Path:
+    run = {"model_hz": model_hz()} if model_hz() else {}  # every-frame keys as before
     key = json.dumps({"clip": clip.fingerprint(), "perturbation": p.name, "params": p.params,
-                      "tracker": tracker_hash()}, sort_keys=True)
+                      "tracker": tracker_hash(), **run}, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return Path(cache) / f"{clip.stem}.{p.name}.{digest}.npz"
 

@@ -4,6 +4,7 @@
     .venv/bin/python bench/stability.py --clips 'hip_thrust_*' --only chunks1,mirror
     .venv/bin/python bench/stability.py --markdown /tmp/stability.md --jobs 2
     .venv/bin/python bench/stability.py --jitter            # the tracker's own landmark jitter
+    .venv/bin/python bench/stability.py --model-hz 10       # all of it under formcheck --fast
 
 For each dev clip (../shared/samples, or FORMCHECK_SAMPLES) the baseline is formcheck as shipped;
 each perturbation (bench/perturb.py) gives another pose track of the same clip, scored by the
@@ -59,6 +60,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--jobs", type=int, default=2, help="worker processes (default: 2; 1 = in this process)")
     ap.add_argument("--samples", type=Path, default=perturb.SAMPLES, help="dev videos with labels.json")
     ap.add_argument("--markdown", type=Path, help="also write the tables to this Markdown file")
+    ap.add_argument("--model-hz", type=float, default=0.0,
+                    help="run every track, baseline too, with [video] model_hz = HZ (10 = formcheck --fast; "
+                         "default 0: every frame)")
     ap.add_argument("--all-rows", action="store_true",
                     help="print every clip x perturbation row, not only unstable ones")
     ap.add_argument("--jitter", action="store_true",
@@ -328,7 +332,8 @@ def report(clips, names, res, args, timing: str) -> tuple[str, str]:
     det_all = detail_rows(clips, names, res, True)
     n_ok = sum(r[5] == "ok" for r in lab)
     head = (f"formcheck stability harness · {time.strftime('%Y-%m-%d %H:%M')} · git {_git_rev()} · "
-            f"tracker {perturb.tracker_hash()[:12]} · {len(clips)} clips × {len(names)} perturbations · {timing}")
+            f"tracker {perturb.tracker_hash()[:12]} · {len(clips)} clips × {len(names)} perturbations · "
+            f"model {'every frame' if not perturb.model_hz() else f'at {perturb.model_hz():g} Hz'} · {timing}")
     legend = ("cell: `ok` = same full-rep count, exercise and tops (±0.1 s); `n=K` = K full reps instead; "
               "a class name = the exercise changed to it; `tops` = same count, a top moved > 0.1 s; "
               "`vN%` = N % of the verdicts on the same reps changed; `–` = not run (below 10 Hz); `ERR` = failed. "
@@ -387,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"--clips {args.clips!r} matches no clip in {args.samples}")
         return 2
     names = select_perturbations(args.only)
+    os.environ[perturb.MODEL_HZ_ENV] = f"{args.model_hz:g}"  # before the worker processes start
     perturb.ensure_cache(args.cache)
     log(f"{len(clips)} clips × {len(names)} perturbations; cache {args.cache}; {args.jobs} job(s)")
     t0 = time.perf_counter()

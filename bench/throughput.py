@@ -3,6 +3,7 @@
     .venv/bin/python bench/throughput.py              # ~2-3 minutes on 2 cores
     .venv/bin/python bench/throughput.py --repeat 3   # best of 3 (a busy machine)
     .venv/bin/python bench/throughput.py --break-even # single stream vs chunks, by clip length
+    .venv/bin/python bench/throughput.py --only fast  # issue 15's --fast targets on a 90 s 720p clip
 
 On the same clips (720p landscape, 1080p, portrait phone) it measures, each in a fresh
 subprocess so every peak RSS is clean:
@@ -12,8 +13,10 @@ subprocess so every peak RSS is clean:
   e2e 1     pipeline.analyze_path with one unbroken tracking stream ([video] chunks = 1)
   e2e plain pipeline.analyze_path with the shipped cut, its chunks in turn ([video] workers = 1)
   e2e auto  pipeline.analyze_path as shipped (the chunks at once, one per core)
-then e2e on the 720p clip concatenated 3x (fixed costs amortised), and the peak memory of e2e
-on a clip concatenated 10x against the same clip once.
+  e2e fast  the same with --fast ([video] model_hz = 10: the model on every 3rd frame of 30 fps)
+then e2e on the 720p clip concatenated 3x (fixed costs amortised); --fast against the typical
+loop and the default on the clip concatenated 4x (92 s: issue 15's targets); and the peak memory
+of e2e on a clip concatenated 10x against the same clip once.
 Times for loop and e2e include loading the model (and mediapipe); the interpreter's own start
 is left out but shown for e2e as "process" (what `formcheck VIDEO` costs from the shell).
 Needs the dev videos (../shared/samples, or FORMCHECK_SAMPLES). The 1080p and 10x clips are made
@@ -40,7 +43,7 @@ CLIP_TO_1080P = "glute_bridge_BE-PROJECTS2018_GroupNo23.mp4"  # 1280x720, 24 fps
 CLIP_PORTRAIT = "single_leg_glute_bridge_Prakhar_FitnessTransformer.mp4"  # 608x1080, 30 fps, 5 s
 KINDS = ("decode", "infer", "loop", "e2e1", "e2e_plain", "e2e")
 # rows that are another measurement with options
-CHILD_KIND = {"infer2": "infer", "e2e1": "e2e", "e2e_plain": "e2e", "e2e_full": "e2e"}
+CHILD_KIND = {"infer2": "infer", "e2e1": "e2e", "e2e_plain": "e2e", "e2e_full": "e2e", "e2e_fast": "e2e"}
 LABELS = {
     "decode": "decode only (formcheck's)",
     "infer": "inference only",
@@ -50,7 +53,9 @@ LABELS = {
     "e2e_plain": "formcheck e2e, 1 worker",
     "e2e": "formcheck e2e, auto",
     "e2e_full": "e2e auto, max_side=1920",
+    "e2e_fast": "formcheck e2e --fast (model ~10 Hz)",
 }
+FAST_HZ = 10.0  # formcheck.pose.settings.FAST_HZ (not imported: the bench also runs older checkouts)
 
 
 # ---------------------------------------------------------------- child: one measurement
@@ -69,7 +74,7 @@ def _peak_rss_mb() -> float:
 
 
 def _config(workers: int | None, num_poses: int | None, min_s: float | None, max_side: int | None,
-            chunks: int | None = None) -> Any:
+            chunks: int | None = None, model_hz: float | None = None) -> Any:
     import dataclasses
 
     from formcheck.config import Config
@@ -77,7 +82,7 @@ def _config(workers: int | None, num_poses: int | None, min_s: float | None, max
     cfg = Config()
     fields = {f.name for f in dataclasses.fields(cfg.video)}  # older formcheck: no parallel knobs
     over = {"workers": workers, "num_poses": num_poses, "parallel_min_s": min_s, "max_side": max_side,
-            "chunks": chunks}
+            "chunks": chunks, "model_hz": model_hz}
     over = {k: val for k, val in over.items() if val is not None and k in fields}
     return dataclasses.replace(cfg, video=dataclasses.replace(cfg.video, **over))
 
@@ -90,7 +95,7 @@ def _angle(a: Any, b: Any, c: Any) -> float:
 
 
 def child(kind: str, path: str, a: argparse.Namespace) -> dict:
-    cfg = _config(a.workers, a.num_poses, a.min_s, a.max_side, a.chunks)
+    cfg = _config(a.workers, a.num_poses, a.min_s, a.max_side, a.chunks, a.model_hz)
     v = cfg.video
     out: dict = {}
     if kind == "decode":
@@ -150,6 +155,8 @@ def child(kind: str, path: str, a: argparse.Namespace) -> dict:
         dt, cpu = time.perf_counter() - t0, time.process_time() - c0
         n = len(analysis.track)
         out["reps"] = [int(r.top) for r in analysis.reps]
+        seen = getattr(analysis.track, "modelled", None)  # older formcheck: every frame
+        out["modelled"] = int(seen.sum()) if seen is not None else n
     return {**out, "frames": n, "seconds": dt, "cpu_s": cpu, "rss_mb": _peak_rss_mb()}
 
 
@@ -226,6 +233,8 @@ def report_clip(title: str, path: Path, a: argparse.Namespace, extra: tuple[str,
             opts["num_poses"] = 2
         if kind == "e2e_full":
             opts["max_side"] = 1920  # no downscale before the model
+        if kind == "e2e_fast":
+            opts["model_hz"] = FAST_HZ
         rows[kind] = measure(CHILD_KIND.get(kind, kind), path, a.repeat, **opts)
     base = rows["infer"]["fps"]
     print(f"  {'measurement':44s} {'frames/s':>9s} {'x infer':>8s} {'peak RSS MB':>12s} {'cores used':>11s}")
@@ -240,8 +249,28 @@ def report_clip(title: str, path: Path, a: argparse.Namespace, extra: tuple[str,
           f"{e2e['fps'] / rows['e2e1']['fps']:.2f}x; whole process (like `formcheck VIDEO`) "
           f"{e2e['process_s']:.1f} s = {e2e['frames'] / e2e['process_s']:.1f} frames/s")
     print(f"  rep tops (frame) 1 unbroken stream {rows['e2e1']['reps']}, 1 worker {rows['e2e_plain']['reps']},"
-          f" auto {e2e['reps']}\n", flush=True)
+          f" auto {e2e['reps']}" + (f", --fast {rows['e2e_fast']['reps']}" if "e2e_fast" in rows else "") + "\n",
+          flush=True)
     return rows
+
+
+def fast_clip(src: Path, tmp: Path, a: argparse.Namespace) -> None:
+    """Issue 15's targets, on the 720p clip concatenated 4x (92 s): --fast against the typical
+    loop and today's default, whole process (interpreter start included, as from the shell)."""
+    four = make_clip(src, tmp / "x4.mp4", times=4)
+    print(clip_line("90 s 720p (made: the 720p clip concatenated 4x, mp4v)", four))
+    rows = {"loop": measure("loop", four, a.repeat), "e2e": measure("e2e", four, a.repeat),
+            "e2e_fast": measure("e2e", four, a.repeat, model_hz=FAST_HZ)}
+    print(f"  {'measurement':44s} {'frames/s':>9s} {'process s':>10s} {'process f/s':>12s} {'cores used':>11s}")
+    for kind, r in rows.items():
+        print(f"  {LABELS[kind]:44s} {r['fps']:9.1f} {r['process_s']:10.1f} {r['frames'] / r['process_s']:12.1f} "
+              f"{r['cpu_s'] / r['seconds']:11.2f}")
+    fast, base, loop = rows["e2e_fast"], rows["e2e"], rows["loop"]
+    per_s = {k: r["frames"] / r["process_s"] for k, r in rows.items()}
+    x_loop, x_base = per_s["e2e_fast"] / loop["fps"], per_s["e2e_fast"] / per_s["e2e"]
+    print(f"  --fast, whole process: {x_loop:.2f}x the typical loop (target >= 4) and {x_base:.2f}x the default "
+          f"(target >= 2.5); the model saw {fast.get('modelled', fast['frames'])} of {fast['frames']} frames")
+    print(f"  full reps: default {len(base['reps'])}, --fast {len(fast['reps'])}\n", flush=True)
 
 
 def long_clip(src: Path, tmp: Path, a: argparse.Namespace) -> None:
@@ -279,7 +308,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="runs per measurement; the fastest is kept")
     ap.add_argument("--frames", type=int, default=0, help="frames decoded beforehand for 'infer' (0: all)")
     ap.add_argument("--break-even", action="store_true", help="only measure where chunking starts to pay")
-    ap.add_argument("--only", choices=("720p", "1080p", "portrait", "long", "memory"), action="append",
+    ap.add_argument("--only", choices=("720p", "1080p", "portrait", "long", "fast", "memory"), action="append",
                     help="measure only these parts (repeatable); default: all")
     ap.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     ap.add_argument("--workers", type=int, help=argparse.SUPPRESS)
@@ -287,6 +316,7 @@ def main() -> None:
     ap.add_argument("--num-poses", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--min-s", type=float, help=argparse.SUPPRESS)
     ap.add_argument("--max-side", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--model-hz", type=float, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
         print(json.dumps(child(a.child[0], a.child[1], a)))
@@ -307,16 +337,19 @@ def main() -> None:
         if a.break_even:
             break_even(a.samples / CLIP_720P, tmp, a)
             return
-        parts = set(a.only or ("720p", "1080p", "portrait", "long", "memory"))
+        parts = set(a.only or ("720p", "1080p", "portrait", "long", "fast", "memory"))
         if "720p" in parts:
-            report_clip("720p landscape", a.samples / CLIP_720P, a, extra=("infer2",))
+            report_clip("720p landscape", a.samples / CLIP_720P, a, extra=("infer2", "e2e_fast"))
         if "1080p" in parts:
             hd = make_clip(a.samples / CLIP_TO_1080P, tmp / "upscaled_1080p.mp4", size=(1920, 1080))
-            report_clip(f"1080p landscape (made: {CLIP_TO_1080P} upscaled, mp4v)", hd, a, extra=("e2e_full",))
+            report_clip(f"1080p landscape (made: {CLIP_TO_1080P} upscaled, mp4v)", hd, a,
+                        extra=("e2e_full", "e2e_fast"))
         if "portrait" in parts:
-            report_clip("portrait phone", a.samples / CLIP_PORTRAIT, a)
+            report_clip("portrait phone", a.samples / CLIP_PORTRAIT, a, extra=("e2e_fast",))
         if "long" in parts:
             long_clip(a.samples / CLIP_720P, tmp, a)
+        if "fast" in parts:
+            fast_clip(a.samples / CLIP_720P, tmp, a)
         if "memory" in parts:
             once = make_clip(a.samples / CLIP_PORTRAIT, tmp / "portrait_x1.mp4")
             ten = make_clip(a.samples / CLIP_PORTRAIT, tmp / "portrait_x10.mp4", times=10)

@@ -30,12 +30,13 @@ def mirror(tr: PoseTrack) -> PoseTrack:
 def half_rate(tr: PoseTrack) -> PoseTrack:
     s = slice(None, None, 2)
     n = len(tr.t[s])
-    return replace(tr, t=tr.t[s], image=tr.image[s], world=tr.world[s], visibility=tr.visibility[s], frames_expected=n)
+    return replace(tr.take(s), frames_expected=n)
 
 
 def reverse(tr: PoseTrack) -> PoseTrack:
     r = slice(None, None, -1)
-    return replace(tr, t=tr.t[-1] - tr.t[r], image=tr.image[r], world=tr.world[r], visibility=tr.visibility[r])
+    return replace(tr, t=tr.t[-1] - tr.t[r], image=tr.image[r], world=tr.world[r], visibility=tr.visibility[r],
+                   modelled=tr.modelled[r])
 
 
 def noisy(tr: PoseTrack) -> PoseTrack:

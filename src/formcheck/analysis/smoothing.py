@@ -121,9 +121,39 @@ def lowpass(t: np.ndarray, x: np.ndarray, cutoff_hz: float, order: int = 4) -> n
     return x
 
 
-def smooth_track(track: PoseTrack, cfg: SmoothingConfig | None = None) -> PoseTrack:
-    """Offline smoothing: split at cuts, fill short gaps, zero-phase low-pass."""
+def fill_skipped(track: PoseTrack, cfg: SmoothingConfig | None = None) -> PoseTrack:
+    """The frames the model skipped (`[video] model_hz`), filled in time from the frames it saw.
+
+    Each run of skipped frames is interpolated between the modelled frames on either side when
+    both found the lifter and no cut lies between them (a new shot is no motion to bridge).
+    Otherwise the run stays a gap, and `fill_gaps`' rule for missing frames decides, as it would
+    had the model seen those frames and found nobody. Skipped runs are short (under 1 / model_hz)
+    and the signal is low-passed at 6 Hz after this, so straight lines lose nothing it keeps.
+    """
     cfg = cfg or SmoothingConfig()
+    skipped = ~track.modelled
+    if not skipped.any():
+        return track
+    found = track.detected
+    cuts = cut_points(track, cfg.max_jump, cfg.max_turn_deg)
+    arrays = [track.image.copy(), track.world.copy(), track.visibility.copy()]
+    t = track.t
+    for a, b in runs(skipped):
+        if a == 0 or b == len(track) or not (found[a - 1] and found[b]) or cuts[b]:
+            continue
+        w = (t[a:b] - t[a - 1]) / (t[b] - t[a - 1])
+        for arr in arrays:
+            shape = (b - a,) + (1,) * (arr.ndim - 1)
+            arr[a:b] = arr[a - 1] * (1 - w.reshape(shape)) + arr[b] * w.reshape(shape)
+    image, world, vis = arrays
+    return replace(track, image=image, world=world, visibility=vis)
+
+
+def smooth_track(track: PoseTrack, cfg: SmoothingConfig | None = None) -> PoseTrack:
+    """Offline smoothing: fill the frames the model skipped, split at cuts, fill short gaps,
+    zero-phase low-pass."""
+    cfg = cfg or SmoothingConfig()
+    track = fill_skipped(track, cfg)
     image, world, vis = track.image.copy(), track.world.copy(), track.visibility.copy()
     cuts = np.flatnonzero(cut_points(track, cfg.max_jump, cfg.max_turn_deg))
     bounds = [0, *cuts.tolist(), len(track)]

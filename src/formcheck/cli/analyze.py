@@ -12,6 +12,7 @@ from formcheck.cli.common import (
     ConfigOption,
     DbOption,
     DebugOption,
+    FastOption,
     LifterOption,
     LoadOption,
     ModelOption,
@@ -25,6 +26,7 @@ from formcheck.cli.common import (
     out,
     quiet_native_stderr,
     user_errors,
+    with_model_rate,
     write_stdout,
 )
 from formcheck.errors import ExitCode
@@ -61,6 +63,7 @@ def analyze(
     keyframes: Annotated[
         Path | None, typer.Option("--keyframes", help="Write a PNG of each rep's top to this folder.", metavar="DIR")
     ] = None,
+    fast: FastOption = None,
     config: ConfigOption = None,
     model: ModelOption = None,
     lifter: LifterOption = None,
@@ -84,7 +87,7 @@ def analyze(
         from formcheck.apps.history import check_history, record_run
 
         check_history(lifter, db, load, rpe, note)  # the database opens before minutes of tracking, not after
-        cfg = load_config(config)
+        cfg = with_model_rate(load_config(config), fast)
         with _progress(quiet) as progress:
             analysis = analyze_path(video, cfg, model, progress)
         report = build(analysis)

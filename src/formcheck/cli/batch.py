@@ -10,6 +10,7 @@ import typer
 from formcheck.cli.common import (
     ConfigOption,
     DebugOption,
+    FastOption,
     ModelOption,
     QuietOption,
     err,
@@ -18,6 +19,7 @@ from formcheck.cli.common import (
     quiet_native_stderr,
     sigterm_raises,
     user_errors,
+    with_model_rate,
 )
 from formcheck.errors import ExitCode, Terminated
 
@@ -64,6 +66,7 @@ def batch(
                                      "(clients/ana/week3.mp4 -> ana; --lifter for files without one).")] = False,
     db: Annotated[Path | None, typer.Option("--db", help="With --lifter/--lifter-from-folder: the history "
                                                          "database.", metavar="PATH")] = None,
+    fast: FastOption = None,
     config: ConfigOption = None,
     model: ModelOption = None,
     quiet: QuietOption = False,
@@ -75,7 +78,8 @@ def batch(
     engine = engine or ("ray" if ray_address else "local")
     view = _View(quiet, debug)
     with user_errors(debug), quiet_native_stderr(not debug):
-        settings = Settings.create(out, load_config(config), model, csv, html, annotate, config_file=config,
+        cfg = with_model_rate(load_config(config), fast)
+        settings = Settings.create(out, cfg, model, csv, html, annotate, config_file=config,
                                    lifter=lifter, lifter_from_folder=lifter_from_folder, db=db)
         try:
             with sigterm_raises(), view:

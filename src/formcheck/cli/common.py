@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import os
 import re
@@ -12,14 +13,18 @@ import traceback
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
 from formcheck.errors import ExitCode, FormcheckError, OutputError, Terminated
+from formcheck.pose.settings import FAST_HZ
 from formcheck.util.atomic import Stage, identities, staged
 from formcheck.util.text import printable
+
+if TYPE_CHECKING:
+    from formcheck.config import Config
 
 # Options every command shares, declared once.
 ConfigOption = Annotated[
@@ -37,6 +42,19 @@ LoadOption = Annotated[float | None, typer.Option("--load", help="With --lifter:
 RpeOption = Annotated[float | None, typer.Option("--rpe", help="With --lifter: effort, RPE 1-10.")]
 NoteOption = Annotated[str | None, typer.Option("--note", help="With --lifter: a note on the set.")]
 DbOption = Annotated[Path | None, typer.Option("--db", help="With --lifter: the history db.", metavar="PATH")]
+# How often the pose model looks (formcheck VIDEO and formcheck batch); see docs/speed.md.
+FastOption = Annotated[bool | None, typer.Option(
+    "--fast/--every-frame",
+    help=f"--fast: the pose model about {FAST_HZ:g} times a second, the frames between filled in (2-3x "
+         "quicker; same reps). --every-frame: the model on every frame. Default: [video] model_hz "
+         "in --config (0 = every frame).")]
+
+
+def with_model_rate(cfg: Config, fast: bool | None) -> Config:
+    """The config with --fast / --every-frame applied over its `[video] model_hz` (None: as it is)."""
+    if fast is None:
+        return cfg
+    return dataclasses.replace(cfg, video=dataclasses.replace(cfg.video, model_hz=FAST_HZ if fast else 0.0))
 
 class _SafeConsole(Console):
     """A rich Console that never passes a control character through (rich strips only a few)."""

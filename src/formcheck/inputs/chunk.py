@@ -9,7 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from formcheck.inputs.frames import Frame, FrameSource, read_capture, scale_frame
+from formcheck.inputs.frames import Frame, FrameSource, Skipped, read_capture, scale_frame
+from formcheck.inputs.sampling import FramePicker, pick
 from formcheck.inputs.video import open_capture
 
 
@@ -27,21 +28,30 @@ class FileChunk(FrameSource):
         self.size: tuple[int, int] | None = None
 
     def __iter__(self) -> Iterator[Frame]:
+        return self.sampled(None)  # type: ignore[return-value]  # no picker: Frames only
+
+    def sampled(self, picker: FramePicker | None) -> Iterator[Frame | Skipped]:
         cap = open_capture(self.path)
         try:
             if self.seek_s > 0:
                 cap.set(cv2.CAP_PROP_POS_MSEC, self.seek_s * 1000.0)
-            last_t = -1.0
-            for bgr, failed in read_capture(cap, stop=self.stop):
-                t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-                small = scale_frame(bgr, self.max_side)
-                size = (small.shape[1], small.shape[0])
-                if failed or not np.isfinite(t) or t < 0 or t <= last_t or self.size not in (None, size):
-                    self.clean = False
-                    return
-                self.size = size
-                last_t = t
-                index = int(cap.get(cv2.CAP_PROP_POS_FRAMES)) - 1
-                yield Frame(index, t, cv2.cvtColor(small, cv2.COLOR_BGR2RGB))
+            yield from pick(self._decoded(cap), picker, self._convert)
         finally:
             cap.release()
+
+    def _convert(self, bgr: np.ndarray) -> np.ndarray:
+        return cv2.cvtColor(scale_frame(bgr, self.max_side), cv2.COLOR_BGR2RGB)
+
+    def _decoded(self, cap: cv2.VideoCapture) -> Iterator[tuple[int, float, np.ndarray]]:
+        last_t = -1.0
+        shape: tuple[int, ...] | None = None
+        for bgr, failed in read_capture(cap, stop=self.stop):
+            t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            if failed or not np.isfinite(t) or t < 0 or t <= last_t or shape not in (None, bgr.shape):
+                self.clean = False
+                return
+            if shape is None:
+                small = scale_frame(bgr, self.max_side)
+                self.size = (small.shape[1], small.shape[0])
+            shape, last_t = bgr.shape, t
+            yield int(cap.get(cv2.CAP_PROP_POS_FRAMES)) - 1, t, bgr

@@ -14,7 +14,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
@@ -29,6 +29,14 @@ class Frame:
     index: int
     t: float  # seconds from the start of the video
     image: np.ndarray  # (H, W, 3) uint8, RGB
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A frame that was decoded but not shown to the model (formcheck.inputs.sampling): its place in time."""
+
+    index: int
+    t: float
 
 
 class FrameSource(ABC):
@@ -71,7 +79,10 @@ def scale_frame(image: np.ndarray, max_side: int | None) -> np.ndarray:
 _DONE = object()
 
 
-def prefetched(frames: Iterator[Frame], depth: int) -> Generator[Frame, None, None]:
+Item = TypeVar("Item")
+
+
+def prefetched(frames: Iterator[Item], depth: int) -> Generator[Item, None, None]:
     q: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -102,8 +113,7 @@ def prefetched(frames: Iterator[Frame], depth: int) -> Generator[Frame, None, No
                 return
             if isinstance(item, BaseException):
                 raise item
-            assert isinstance(item, Frame)
-            yield item
+            yield item  # type: ignore[misc]
     finally:
         stop.set()
         while th.is_alive():

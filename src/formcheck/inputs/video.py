@@ -24,7 +24,16 @@ import numpy as np
 
 from formcheck.errors import InputNotFound, NotAVideo
 from formcheck.inputs import bmff, pictures
-from formcheck.inputs.frames import MAX_FAILED_READS, Frame, FrameSource, prefetched, read_capture, scale_frame
+from formcheck.inputs.frames import (
+    MAX_FAILED_READS,
+    Frame,
+    FrameSource,
+    Skipped,
+    prefetched,
+    read_capture,
+    scale_frame,
+)
+from formcheck.inputs.sampling import FramePicker, pick
 from formcheck.inputs.sniff import (
     MAYBE_ANIMATED,
     REEXPORT,
@@ -227,27 +236,39 @@ class VideoFile(FrameSource):
         self.path, self.max_side = p, max_side
 
     def __iter__(self) -> Iterator[Frame]:
+        return self.sampled(None)  # type: ignore[return-value]  # no picker: Frames only
+
+    def sampled(self, picker: FramePicker | None) -> Iterator[Frame | Skipped]:
         p = self.path
         cap = open_capture(p)
         try:
             _check_size(p, cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-            fps = _fps(cap) or 30.0
-            last_t = -1.0
             size: tuple[int, int] | None = None
-            for i, (bgr, _failed) in enumerate(read_capture(cap)):
-                t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-                if not np.isfinite(t) or t < 0 or t <= last_t:
-                    # Missing or repeated timestamps (damaged files): fall back to the frame rate.
-                    t = max(last_t + 1.0 / fps, i / fps)
-                last_t = t
+
+            def convert(bgr: np.ndarray) -> np.ndarray:
+                nonlocal size
                 small = scale_frame(bgr, self.max_side)
                 if size is None:
                     size = (small.shape[1], small.shape[0])
                 elif (small.shape[1], small.shape[0]) != size:  # size changed mid-stream: keep one geometry
                     small = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
-                yield Frame(i, t, cv2.cvtColor(small, cv2.COLOR_BGR2RGB))
+                return cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+
+            yield from pick(self._decoded(cap), picker, convert)
         finally:
             cap.release()
+
+    @staticmethod
+    def _decoded(cap: cv2.VideoCapture) -> Iterator[tuple[int, float, np.ndarray]]:
+        fps = _fps(cap) or 30.0
+        last_t = -1.0
+        for i, (bgr, _failed) in enumerate(read_capture(cap)):
+            t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            if not np.isfinite(t) or t < 0 or t <= last_t:
+                # Missing or repeated timestamps (damaged files): fall back to the frame rate.
+                t = max(last_t + 1.0 / fps, i / fps)
+            last_t = t
+            yield i, t, bgr
 
 
 class AnimatedPicture(FrameSource):
@@ -260,8 +281,15 @@ class AnimatedPicture(FrameSource):
         for i, (t, rgb) in enumerate(pictures.frames(self.path)):
             yield Frame(i, t, scale_frame(rgb, self.max_side))
 
+    def sampled(self, picker: FramePicker | None) -> Iterator[Frame | Skipped]:
+        return pick(((f.index, f.t, f.image) for f in self), picker, _same)
 
-def open_file(path: str | os.PathLike[str], max_side: int | None = None) -> FrameSource:
+
+def _same(image: np.ndarray) -> np.ndarray:
+    return image
+
+
+def open_file(path: str | os.PathLike[str], max_side: int | None = None) -> VideoFile | AnimatedPicture:
     """The source for a file: an animated picture or a video (after `check_path`'s checks)."""
     p = check_path(path)
     return AnimatedPicture(p, max_side) if _is_picture(p) else VideoFile(p, max_side)
@@ -274,4 +302,11 @@ def iter_frames(path: str | os.PathLike[str], max_side: int | None = None, prefe
     whatever the caller does with each frame (OpenCV releases the GIL while decoding).
     """
     frames = iter(open_file(path, max_side))
+    return prefetched(frames, prefetch) if prefetch > 0 else frames
+
+
+def iter_sampled(path: str | os.PathLike[str], picker: FramePicker | None, max_side: int | None = None,
+                 prefetch: int = 0) -> Iterator[Frame | Skipped]:
+    """As `iter_frames`, the frames `picker` leaves out given as Skipped places (not converted)."""
+    frames = open_file(path, max_side).sampled(picker)
     return prefetched(frames, prefetch) if prefetch > 0 else frames

@@ -58,14 +58,16 @@ def track_video(
     model: Path | None = None,
     progress: Progress | None = None,
 ) -> PoseTrack:
-    """Run the pose model over every frame: in time chunks, tracked on all cores, when the file
-    is long enough (formcheck.pose.chunked), else in one stream with decoding in a background thread."""
+    """Run the pose model over the file (every frame, or `[video] model_hz`'s share of them): in
+    time chunks, tracked on all cores, when the file is long enough (formcheck.pose.chunked), else
+    in one stream with decoding in a background thread. A refused stitch falls back to one stream
+    at the same model rate."""
     import importlib
     import threading
 
-    from formcheck.inputs.video import iter_frames, probe
+    from formcheck.inputs.video import iter_sampled, probe
     from formcheck.pose.chunked import chunks_for, track_chunked
-    from formcheck.pose.model import PoseEstimator, track_frames
+    from formcheck.pose.model import PoseEstimator, picker_for, track_frames
 
     # Scoring needs scipy.signal, imported lazily (~1 s of CPU): import it now, beside the
     # model, rather than after it (measured: 4.4 -> 3.9 s on a 5 s clip in one stream).
@@ -84,7 +86,8 @@ def track_video(
                 if progress is not None and done % 10 == 0:
                     progress(done, info.frame_count)
 
-            track = track_frames(iter_frames(path, v.max_side, prefetch=4), info, est, tick)
+            frames = iter_sampled(path, picker_for(info, v.model_hz), v.max_side, prefetch=4)
+            track = track_frames(frames, info, est, tick)
     if len(track) == 0:
         raise NotAVideo(f"{path}: no video frame could be decoded (damaged or truncated file)")
     return track
@@ -129,12 +132,12 @@ def _warnings(track: PoseTrack, exercise: Exercise) -> list[str]:
             f"only {n} of {expected} frames could be decoded ({pct:.0f} % lost: the file looks truncated"
             " or damaged); scored what was readable"
         )
-    found = track.detected
-    if n and not found.any():
+    found = track.found_fraction  # of the frames the model saw
+    if n and not found:
         out.append("no person was found in any frame")
-    elif n and (1 - found.mean()) > MISSING_PERSON_WARN:
-        out.append(f"no person in {100 * (1 - found.mean()):.0f} % of frames (out of view, cut away or too small)")
-    if found.any() and exercise == Exercise.NONE:
+    elif n and (1 - found) > MISSING_PERSON_WARN:
+        out.append(f"no person in {100 * (1 - found):.0f} % of frames (out of view, cut away or too small)")
+    if found and exercise == Exercise.NONE:
         out.append("no hip thrust or glute bridge found: the hips never rise from a lying or bench-supported position")
     return out
 

@@ -37,9 +37,10 @@ from pathlib import Path
 import numpy as np
 
 from formcheck.inputs.chunk import FileChunk
-from formcheck.inputs.frames import Frame, prefetched
+from formcheck.inputs.frames import Frame, Skipped, prefetched
+from formcheck.inputs.sampling import FramePicker
 from formcheck.inputs.video import VideoInfo
-from formcheck.pose.model import PoseEstimator, PoseSample, to_source, track_frames
+from formcheck.pose.model import PoseEstimator, PoseSample, picker_for, to_source, track_frames
 from formcheck.pose.settings import VideoConfig
 from formcheck.pose.track import L_ANKLE, L_HIP, L_KNEE, L_SHOULDER, R_ANKLE, R_HIP, R_KNEE, R_SHOULDER, PoseTrack
 
@@ -74,15 +75,23 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+def stride_of(info: VideoInfo, v: VideoConfig) -> int:
+    """Frames per model frame in this file (1: every frame), see formcheck.inputs.sampling."""
+    picker = picker_for(info, v.model_hz)
+    return 1 if picker is None else picker.stride
+
+
 def chunks_for(info: VideoInfo, v: VideoConfig) -> int:
     """How many chunks a file is cut into: `chunks`, but one more per `parallel_min_s` at most.
 
     A function of the file and the config only (see the module docstring). Animated pictures
-    (decoded by Pillow, no seeking) and files of unknown length are one chunk.
+    (decoded by Pillow, no seeking) and files of unknown length are one chunk. With the model on
+    every k-th frame a chunk's warm-up is k times longer (it is counted in model frames, below)
+    and its work k times less, so the break-even length is k times longer too.
     """
     if v.chunks < 2 or info.is_gif or info.duration_s <= 0 or v.parallel_min_s <= 0:
         return 1
-    return min(v.chunks, 1 + int(info.duration_s // v.parallel_min_s))
+    return min(v.chunks, 1 + int(info.duration_s // (v.parallel_min_s * stride_of(info, v))))
 
 
 def workers_for(n_chunks: int, v: VideoConfig) -> int:
@@ -121,25 +130,27 @@ class _Part:
 
 
 def _track_chunk(p: Path, info: VideoInfo, chunk: Chunk, v: VideoConfig, model: Path | None,
-                 part: _Part, stop: threading.Event) -> None:
+                 picker: FramePicker | None, part: _Part, stop: threading.Event) -> None:
     if stop.is_set():  # a chunk still queued when another failed
         return
     with PoseEstimator(model, v.num_poses, v.min_detection_confidence, v.min_tracking_confidence) as est:
         source = FileChunk(p, chunk.seek_s, v.max_side, stop)
-        frames = prefetched(iter(source), 4)
+        frames = prefetched(source.sampled(picker), 4)
 
-        def owned() -> Iterator[Frame]:
+        def owned() -> Iterator[Frame | Skipped]:
             for f in frames:
                 if f.t >= chunk.end_s:
                     if part.next_t is None:
                         part.next_t = f.t
                     if f.t >= chunk.end_s + chunk.check_s:
                         return
-                    sample = est.detect(f.image, f.t)  # the next chunk's first frames, to compare
-                    part.check.append((f.t, to_source(sample, f.image.shape, (info.width, info.height))))
+                    if isinstance(f, Frame):  # the next chunk's first frames, to compare
+                        sample = est.detect(f.image, f.t)
+                        part.check.append((f.t, to_source(sample, f.image.shape, (info.width, info.height))))
                     continue
                 if f.t < chunk.start_s:
-                    est.detect(f.image, f.t)  # warm-up: only the tracker's state is kept
+                    if isinstance(f, Frame):
+                        est.detect(f.image, f.t)  # warm-up: only the tracker's state is kept
                     continue
                 part.done += 1
                 yield f
@@ -161,13 +172,16 @@ def track_chunked(path: str | os.PathLike[str], info: VideoInfo, v: VideoConfig,
     is called from the calling thread. An error in any chunk stops the others and is raised
     here, as the single stream would raise it.
     """
-    chunks = plan(info.duration_s, n, v.parallel_warmup_s, v.parallel_check_s)
+    # Warm-up and check are counted in model frames: a tracker settles in frames, not seconds.
+    k = stride_of(info, v)
+    chunks = plan(info.duration_s, n, v.parallel_warmup_s * k, v.parallel_check_s * k)
+    picker = picker_for(info, v.model_hz)
     parts = [_Part() for _ in chunks]
     stop = threading.Event()
     p = Path(path)
     with ThreadPoolExecutor(workers or workers_for(n, v), thread_name_prefix="formcheck-track") as pool:
         try:
-            futures = [pool.submit(_track_chunk, p, info, c, v, model, part, stop)
+            futures = [pool.submit(_track_chunk, p, info, c, v, model, picker, part, stop)
                        for c, part in zip(chunks, parts, strict=True)]
             pending = set(futures)
             while pending:
@@ -214,6 +228,7 @@ def stitch(parts: list[_Part], info: VideoInfo) -> PoseTrack | None:
         source=first.source,
         fps=first.fps,
         frames_expected=info.frame_count,
+        modelled=np.concatenate([tr.modelled for tr in tracks]),
     )
 
 
@@ -223,12 +238,16 @@ def agree(check: list[tuple[float, PoseSample | None]], later: PoseTrack) -> boo
     Compared on the body landmarks, frame by frame, in torso lengths; the median over the check
     frames must stay within AGREE_MAX_TORSO. Frames where only one tracker found the person count
     as disagreeing; frames where neither did, as agreeing. No check frames: nothing to go on, trust.
+    Both trackers must have modelled the same frames (the frame picker is a function of the
+    frames, not of where reading began); any difference is a doubt.
     """
     errors: list[float] = []
-    for i, (t, sample) in enumerate(check):
-        if i >= len(later) or later.t[i] != t:
-            return False
-        theirs = later.image[i]
+    end = check[-1][0] if check else -math.inf
+    if [float(t) for t in later.t[later.modelled & (later.t <= end)]] != [t for t, _ in check]:
+        return False
+    row = {float(t): i for i, t in enumerate(later.t)}
+    for t, sample in check:
+        theirs = later.image[row[t]]
         if sample is None or not np.isfinite(theirs).all():
             errors.append(0.0 if sample is None and not np.isfinite(theirs).any() else math.inf)
             continue

@@ -20,7 +20,9 @@ from types import ModuleType, SimpleNamespace
 import numpy as np
 
 from formcheck.errors import ModelError
-from formcheck.inputs.video import Frame, VideoInfo
+from formcheck.inputs.frames import Frame, Skipped
+from formcheck.inputs.sampling import FramePicker, stride_for
+from formcheck.inputs.video import VideoInfo
 from formcheck.pose.track import L_HIP, L_SHOULDER, N_LANDMARKS, R_HIP, R_SHOULDER, PoseTrack, empty_arrays
 
 MODEL_NAME = "pose_landmarker_full.task"
@@ -209,6 +211,17 @@ class PoseEstimator:
         return chosen
 
 
+def picker_for(info: VideoInfo, model_hz: float) -> FramePicker | None:
+    """The frames the model sees in this file at `model_hz` (None: every frame).
+
+    The stride follows the file's own rate (60 fps at 10 Hz: every 6th frame; 24 fps: every
+    2nd). Animated pictures are timed frame by frame (held frames), so their average rate is
+    no stride to go by: the model sees every frame of a GIF (they are short, and cheap).
+    """
+    stride = 1 if info.is_gif else stride_for(info.fps, model_hz)
+    return FramePicker(info.fps, stride) if stride > 1 else None
+
+
 def _to_sample(lms: list, world: list, w: int, h: int) -> PoseSample:
     img = np.array([(p.x * w, p.y * h, p.z * w) for p in lms], dtype=np.float64)
     wld = np.array([(p.x, p.y, p.z) for p in world], dtype=np.float64)
@@ -217,21 +230,28 @@ def _to_sample(lms: list, world: list, w: int, h: int) -> PoseSample:
 
 
 def track_frames(
-    frames: Iterable[Frame],
+    frames: Iterable[Frame | Skipped],
     info: VideoInfo,
     estimator: PoseEstimator,
-    on_frame: Callable[[Frame, PoseSample | None], None] | None = None,
+    on_frame: Callable[[Frame | Skipped, PoseSample | None], None] | None = None,
 ) -> PoseTrack:
-    """Run the estimator over a stream of frames; landmarks are scaled to the source size."""
+    """Run the estimator over a stream of frames; landmarks are scaled to the source size.
+
+    A Skipped frame (formcheck.inputs.sampling) keeps its place in the track, unmodelled.
+    """
     ts: list[float] = []
     rows: list[PoseSample | None] = []
+    seen: list[bool] = []
     for frame in frames:
-        sample = to_source(estimator.detect(frame.image, frame.t), frame.image.shape, (info.width, info.height))
+        sample = None
+        if isinstance(frame, Frame):
+            sample = to_source(estimator.detect(frame.image, frame.t), frame.image.shape, (info.width, info.height))
         ts.append(frame.t)
         rows.append(sample)
+        seen.append(isinstance(frame, Frame))
         if on_frame is not None:
             on_frame(frame, sample)
-    return assemble_track(ts, rows, info)
+    return assemble_track(ts, rows, info, seen)
 
 
 def to_source(sample: PoseSample | None, shape: tuple[int, ...], size: tuple[int, int]) -> PoseSample | None:
@@ -243,7 +263,8 @@ def to_source(sample: PoseSample | None, shape: tuple[int, ...], size: tuple[int
     return PoseSample(sample.image * s, sample.world, sample.visibility)
 
 
-def assemble_track(ts: list[float], rows: list[PoseSample | None], info: VideoInfo) -> PoseTrack:
+def assemble_track(ts: list[float], rows: list[PoseSample | None], info: VideoInfo,
+                   modelled: list[bool] | None = None) -> PoseTrack:
     n = len(ts)
     image, world, vis = empty_arrays(n)
     for i, s in enumerate(rows):
@@ -260,4 +281,5 @@ def assemble_track(ts: list[float], rows: list[PoseSample | None], info: VideoIn
         source=Path(info.path).name,
         fps=info.fps,
         frames_expected=info.frame_count,
+        modelled=np.asarray(modelled if modelled is not None else [], bool),
     )

@@ -6,9 +6,17 @@ from dataclasses import dataclass, field
 
 from formcheck.errors import ConfigError
 
+# `--fast`: the model about ten times a second (bench/README.md: the stability harness and the
+# speed it buys). A rep lasts 1.5-3 s and the landmarks are low-passed at 6 Hz.
+FAST_HZ = 10.0
+
 
 @dataclass(frozen=True)
 class VideoConfig:
+    # How often the pose model looks, in frames per second of video: 0 = every frame. Any other
+    # value is met with a whole stride of the file's own frames (formcheck.inputs.sampling);
+    # the frames between are filled in time. `--fast` sets FAST_HZ.
+    model_hz: float = field(default=0.0, metadata={"range": (0, 1000)})
     # Larger frames are downscaled before the model (it sees 256 px anyway).
     max_side: int = field(default=1280, metadata={"range": (16, 8192)})
     # People the model may report (formcheck then follows the lifter among them). 1 is the
@@ -37,6 +45,6 @@ class VideoConfig:
         for name in ("max_side", "num_poses", "chunks"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"[video] {name}: must be at least 1, got {getattr(self, name)}")
-        for name in ("workers", "parallel_min_s", "parallel_warmup_s", "parallel_check_s"):
+        for name in ("model_hz", "workers", "parallel_min_s", "parallel_warmup_s", "parallel_check_s"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"[video] {name}: must not be negative, got {getattr(self, name)}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from formcheck.errors import NotAVideo
 from formcheck.util.atomic import atomic_path
 
 TRACK_FORMAT = "formcheck-track"
-TRACK_VERSION = 1
+TRACK_VERSION = 2  # 2: some frames were skipped by the model (`modelled`); 1: every frame modelled
 N_LANDMARKS = 33
 
 # BlazePose landmark indices used by formcheck.
@@ -51,6 +51,8 @@ class PoseTrack:
     t: (N,) seconds. image: (N, 33, 3) x, y in pixels of the (rotated) frame, y down, and
     z (MediaPipe's relative depth, in the same pixel scale). world: (N, 33, 3) metres,
     hip-centred, y down. visibility: (N, 33) in [0, 1]. Rows with no person are NaN.
+    modelled: (N,) bool, the frames the model saw (`[video] model_hz`); the others are NaN
+    rows here, filled in time before smoothing (formcheck.analysis.smoothing.fill_skipped).
     """
 
     t: np.ndarray
@@ -63,9 +65,14 @@ class PoseTrack:
     fps: float = 0.0
     frames_expected: int = 0  # frames the container announced; more than len(t) if it was cut
     meta: dict[str, object] = field(default_factory=dict, compare=False)
+    modelled: np.ndarray = field(default_factory=lambda: np.ones(0, bool), compare=False)  # empty: all
 
     def __post_init__(self) -> None:
         n = len(self.t)
+        seen = np.ones(n, bool) if len(self.modelled) == 0 else np.asarray(self.modelled, bool)
+        if seen.shape != (n,):
+            raise ValueError(f"modelled must be ({n},): cut a track with PoseTrack.take, which cuts every array")
+        object.__setattr__(self, "modelled", seen)
         if self.image.shape != (n, N_LANDMARKS, 3) or self.world.shape != (n, N_LANDMARKS, 3):
             raise ValueError(f"landmark arrays must be ({n}, 33, 3)")
         if self.visibility.shape != (n, N_LANDMARKS):
@@ -80,10 +87,21 @@ class PoseTrack:
     def __len__(self) -> int:
         return len(self.t)
 
+    def take(self, rows: slice | np.ndarray) -> PoseTrack:
+        """The track at these rows (a slice, indices or a mask, in time order): every per-frame array cut alike."""
+        return replace(self, t=self.t[rows], image=self.image[rows], world=self.world[rows],
+                       visibility=self.visibility[rows], modelled=self.modelled[rows])
+
     @property
     def detected(self) -> np.ndarray:
-        """(N,) bool: frames where a person was found."""
+        """(N,) bool: frames where a person was found (or filled in, between two that had one)."""
         return ~np.isnan(self.image[:, 0, 0])
+
+    @property
+    def found_fraction(self) -> float:
+        """The share of the frames the model saw in which it found a person."""
+        seen = self.modelled
+        return float(self.detected[seen].mean()) if seen.any() else 0.0
 
     @property
     def duration_s(self) -> float:
@@ -95,9 +113,10 @@ class PoseTrack:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write atomically (temp name, then rename), so no half-written track is left."""
         path = Path(path)
+        every = bool(self.modelled.all())
         header = {
             "format": TRACK_FORMAT,
-            "version": TRACK_VERSION,
+            "version": 1 if every else TRACK_VERSION,  # a track of every frame stays readable by 0.1
             "width": self.width,
             "height": self.height,
             "source": self.source,
@@ -113,6 +132,7 @@ class PoseTrack:
                 image=self.image.astype(np.float32),
                 world=self.world.astype(np.float32),
                 visibility=self.visibility.astype(np.float32),
+                **({} if every else {"modelled": self.modelled.astype(np.uint8)}),  # type: ignore[arg-type]
             )
 
     @classmethod
@@ -125,6 +145,7 @@ class PoseTrack:
                 t=arrays["t"], image=arrays["image"], world=arrays["world"], visibility=arrays["visibility"],
                 width=header["width"], height=header["height"], source=header["source"], fps=header["fps"],
                 frames_expected=header["frames_expected"], meta=header["meta"],
+                modelled=arrays.get("modelled", np.ones(0, bool)),
             )
         except (OSError, ValueError, KeyError, EOFError, RecursionError, zipfile.BadZipFile) as exc:
             why = str(exc) if not isinstance(exc, KeyError) else f"{exc.args[0]} is missing"
@@ -160,6 +181,11 @@ def _read_checked(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[st
             if np.isinf(a).any():
                 raise ValueError(f"'{name}' holds infinite values")
             arrays[name] = a.astype(np.float64)
+        if "modelled.npy" in members:  # version 2: the frames the model saw
+            seen = _read_member(zf, members["modelled.npy"], (n,), n + 4096, np.integer)
+            if not np.isin(seen, (0, 1)).all():
+                raise ValueError("'modelled' holds values other than 0 and 1")
+            arrays["modelled"] = seen.astype(bool)
     t = arrays["t"]
     if not np.isfinite(t).all():
         raise ValueError("timestamps hold NaN or infinite values")
@@ -184,7 +210,7 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shape: tuple[int | 
             want = "(" + ", ".join("n" if w is None else str(w) for w in shape) + ")"
             raise ValueError(f"'{name}' has shape {got}, expected {want}")
         if dtype.hasobject or not np.issubdtype(dtype, kind):
-            want_type = "uint8" if kind is np.uint8 else "float"
+            want_type = "float" if kind is np.floating else "uint8"
             raise ValueError(f"'{name}' has type {dtype}, expected {want_type}")
         if int(np.prod(got)) * dtype.itemsize > max_bytes:
             raise ValueError(f"'{name}' declares {got}, too large")

@@ -87,11 +87,12 @@ def build(a: Analysis) -> dict[str, Any]:
         "source": tr.source,
         "fps": _num(tr.fps, 3),
         "frames": len(tr),
+        "frames_modelled": int(tr.modelled.sum()),  # fewer than frames with [video] model_hz / --fast
         "frames_expected": tr.frames_expected or None,
         "duration_s": _num(tr.duration_s),
         "width": tr.width,
         "height": tr.height,
-        "person_detected_fraction": _num(float(tr.detected.mean()) if len(tr) else 0.0),
+        "person_detected_fraction": _num(tr.found_fraction),
         "exercise": a.exercise.value,
         "exercise_confidence": a.exercise_confidence.to_dict(),
         "view": a.k.view.value,
