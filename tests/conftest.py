@@ -33,20 +33,25 @@ def samples_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def dev_track(tmp_path_factory: pytest.TempPathFactory):
-    """dev_track(file_name) -> PoseTrack, running the pose model once per video per session."""
+    """dev_track(file_name, model_hz=0) -> PoseTrack, running the pose model once per video and
+    rate per session (model_hz as `[video] model_hz`: 0 every frame, FAST_HZ for --fast)."""
+    import dataclasses
+
     from formcheck.config import Config
     from formcheck.pipeline.analyze import track_video
     from formcheck.pose.track import PoseTrack
 
     cache = tmp_path_factory.mktemp("tracks")
-    made: dict[str, Path] = {}
+    made: dict[tuple[str, float], Path] = {}
 
-    def get(name: str) -> PoseTrack:
+    def get(name: str, model_hz: float = 0.0) -> PoseTrack:
         folder = require_samples()
-        if name not in made:
-            track = track_video(folder / name, Config())
-            made[name] = cache / (Path(name).stem + ".npz")
-            track.save(made[name])
-        return PoseTrack.load(made[name])
+        if (name, model_hz) not in made:
+            cfg = Config()
+            cfg = dataclasses.replace(cfg, video=dataclasses.replace(cfg.video, model_hz=model_hz))
+            track = track_video(folder / name, cfg)
+            made[name, model_hz] = cache / f"{Path(name).stem}.{model_hz:g}.npz"
+            track.save(made[name, model_hz])
+        return PoseTrack.load(made[name, model_hz])
 
     return get

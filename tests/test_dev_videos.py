@@ -91,3 +91,25 @@ def test_lifter_is_followed_with_someone_else_in_view(samples_dir, tmp_path):
     result = analyze_path(out, Config())
     assert result.exercise.value == "glute_bridge"
     assert len(result.full_reps) == 5
+
+
+@pytest.mark.parametrize("label", LABELS or [None], ids=_ids(LABELS) or ["no-samples"])
+def test_fast_gives_the_same_count_and_class_as_every_frame(label, dev_track):
+    """--fast (the model at ~10 Hz, the frames between filled in) on every dev clip: the same
+    full-rep count and exercise as the model on every frame, and the labels still hold."""
+    if label is None:
+        pytest.skip("dev videos not found (../shared/samples)")
+    from formcheck.pose.settings import FAST_HZ
+
+    every = analyze_track(dev_track(label["file"]))
+    fast_track = dev_track(label["file"], FAST_HZ)
+    fast = analyze_track(fast_track)
+    assert (fast.exercise, len(fast.full_reps)) == (every.exercise, len(every.full_reps)), (
+        [round(r.top_s, 2) for r in every.full_reps], [round(r.top_s, 2) for r in fast.full_reps])
+    if label in COUNTED:
+        lo, hi = label["acceptable_reps"]
+        assert lo <= len(fast.full_reps) <= hi
+    if label in CLASSED:
+        assert fast.exercise.value == label["class"]
+    if not label["file"].lower().endswith(".gif"):  # GIFs: every frame (their frames are timed one by one)
+        assert not fast_track.modelled.all()

@@ -227,28 +227,54 @@ def test_chunked_tracking_scores_like_one_unbroken_stream(samples_dir):
 @pytest.mark.video
 def test_a_chunk_whose_tracker_starts_on_the_wrong_pose_is_not_stitched(samples_dir, monkeypatch):
     """A 0.3 s warm-up on this clip starts the second tracker 1.5 torso lengths off (measured):
-    the overlap check refuses the cut and the file is tracked in one stream."""
+    the overlap check refuses the cut, and the first chunk's tracker carries on to the end, which
+    is the one-stream track itself, with no second pass over the file."""
     from formcheck.pipeline.analyze import track_video
+    from formcheck.pose import model as pose_model
 
     path = samples_dir / SHORT_CLIP
     refused = []
-    real_stitch = parallel.stitch
-    monkeypatch.setattr(parallel, "stitch", lambda parts, info: refused.append(real_stitch(parts, info) is None))
+    real = parallel.joinable
+    monkeypatch.setattr(parallel, "joinable", lambda parts: refused.append(real(parts)) or refused[-1])
+    second_pass = []
+
+    def one_stream(*args: object, **kw: object) -> None:  # the plain path's tracker: a second pass
+        second_pass.append(args)
+        raise AssertionError("the file was tracked a second time")
+
+    monkeypatch.setattr(pose_model, "PoseEstimator", one_stream)
     track = track_video(path, dataclasses.replace(Config(), video=_video(parallel_min_s=1.0, parallel_warmup_s=0.3)))
-    assert refused == [True]
+    assert refused == [1] and not second_pass
+    monkeypatch.undo()
     unbroken = track_video(path, dataclasses.replace(Config(), video=_video(chunks=1)))
-    np.testing.assert_array_equal(track.image, unbroken.image)
+    for name in ("t", "image", "world", "visibility", "modelled"):
+        np.testing.assert_array_equal(getattr(track, name), getattr(unbroken, name))
 
 
 @pytest.mark.video
-def test_track_video_falls_back_to_one_stream_when_the_stitch_fails(samples_dir, monkeypatch):
+def test_a_refused_stitch_with_a_stride_carries_on_the_same_frames(samples_dir, monkeypatch):
+    from formcheck.pipeline.analyze import track_video
+
+    path = samples_dir / SHORT_CLIP
+    monkeypatch.setattr(parallel, "joinable", lambda parts: 1)  # the stitch refused at the first cut
+    video = _video(parallel_min_s=0.3, model_hz=10.0)
+    track = track_video(path, dataclasses.replace(Config(), video=video))
+    monkeypatch.undo()
+    unbroken = track_video(path, dataclasses.replace(Config(), video=dataclasses.replace(video, chunks=1)))
+    assert not unbroken.modelled.all()
+    for name in ("t", "image", "modelled"):
+        np.testing.assert_array_equal(getattr(track, name), getattr(unbroken, name))
+
+
+@pytest.mark.video
+def test_track_video_falls_back_to_one_stream_when_no_chunk_can_be_used(samples_dir, monkeypatch):
     from formcheck.pipeline.analyze import track_video
 
     path = samples_dir / SHORT_CLIP
     cfg = dataclasses.replace(Config(), video=_video(workers=2, parallel_min_s=1.0))
     calls = []
-    monkeypatch.setattr(parallel, "stitch", lambda parts, info: calls.append(len(parts)))
+    monkeypatch.setattr(parallel, "joinable", lambda parts: calls.append(len(parts)) or 0)
     track = track_video(path, cfg)
-    assert calls == [2]  # the chunks ran, their stitch was refused ...
+    assert calls == [2]  # the chunks ran, none could be used ...
     n = sum(1 for _ in iter_frames(path))
     assert len(track) == n  # ... and the single stream gave every frame

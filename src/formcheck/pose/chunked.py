@@ -26,12 +26,13 @@ frame is never lost or doubled and a bad lock never reaches the report.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,7 @@ from formcheck.inputs.chunk import FileChunk
 from formcheck.inputs.frames import Frame, Skipped, prefetched
 from formcheck.inputs.sampling import FramePicker
 from formcheck.inputs.video import VideoInfo
-from formcheck.pose.model import PoseEstimator, PoseSample, picker_for, to_source, track_frames
+from formcheck.pose.model import PoseEstimator, PoseSample, assemble_track, picker_for, to_source, track_frames
 from formcheck.pose.settings import VideoConfig
 from formcheck.pose.track import L_ANKLE, L_HIP, L_KNEE, L_SHOULDER, R_ANKLE, R_HIP, R_KNEE, R_SHOULDER, PoseTrack
 
@@ -118,59 +119,82 @@ def plan(duration_s: float, n: int, warmup_s: float, check_s: float = 0.0) -> tu
 
 
 class _Part:
-    """What one chunk's thread found; written by that thread only, read after it ends."""
+    """What one chunk's thread found; written by that thread only, read after it ends.
+
+    A chunk that is not the last keeps its tracker and its reader open when its thread ends: if
+    the stitch after it is refused, that tracker goes on to the end of the file (`_carry_on`).
+    """
 
     def __init__(self) -> None:
         self.track: PoseTrack | None = None
         self.next_t: float | None = None  # the first frame at or after end_s; None: end of file
         self.check: list[tuple[float, PoseSample | None]] = []  # tracked past end_s, for the stitch
+        self.tail: list[tuple[Frame | Skipped, PoseSample | None]] = []  # every frame past end_s read
+        self.pending: Frame | Skipped | None = None  # the first frame past the check frames, unread
         self.size: tuple[int, int] | None = None
         self.clean = True  # no damaged frame and no made-up timestamp: stitching can be trusted
         self.done = 0  # frames tracked, for progress
+        self.estimator: PoseEstimator | None = None  # open until track_chunked ends
+        self.frames: Iterator[Frame | Skipped] | None = None
+        self.source: FileChunk | None = None
+
+    def close(self) -> None:
+        if self.frames is not None and hasattr(self.frames, "close"):
+            self.frames.close()
+        if self.estimator is not None:
+            self.estimator.close()
+        self.frames = self.estimator = None
 
 
 def _track_chunk(p: Path, info: VideoInfo, chunk: Chunk, v: VideoConfig, model: Path | None,
                  picker: FramePicker | None, part: _Part, stop: threading.Event) -> None:
     if stop.is_set():  # a chunk still queued when another failed
         return
-    with PoseEstimator(model, v.num_poses, v.min_detection_confidence, v.min_tracking_confidence) as est:
-        source = FileChunk(p, chunk.seek_s, v.max_side, stop)
-        frames = prefetched(source.sampled(picker), 4)
+    est = part.estimator = PoseEstimator(model, v.num_poses, v.min_detection_confidence, v.min_tracking_confidence)
+    est.__enter__()  # closed by track_chunked (part.close), which may carry the tracker on
+    source = part.source = FileChunk(p, chunk.seek_s, v.max_side, stop)
+    frames = part.frames = prefetched(source.sampled(picker), 4)
 
-        def owned() -> Iterator[Frame | Skipped]:
-            for f in frames:
-                if f.t >= chunk.end_s:
-                    if part.next_t is None:
-                        part.next_t = f.t
-                    if f.t >= chunk.end_s + chunk.check_s:
-                        return
-                    if isinstance(f, Frame):  # the next chunk's first frames, to compare
-                        sample = est.detect(f.image, f.t)
-                        part.check.append((f.t, to_source(sample, f.image.shape, (info.width, info.height))))
-                    continue
-                if f.t < chunk.start_s:
-                    if isinstance(f, Frame):
-                        est.detect(f.image, f.t)  # warm-up: only the tracker's state is kept
-                    continue
-                part.done += 1
-                yield f
+    def owned() -> Iterator[Frame | Skipped]:
+        for f in frames:
+            if f.t >= chunk.end_s:
+                if part.next_t is None:
+                    part.next_t = f.t
+                if f.t >= chunk.end_s + chunk.check_s:
+                    part.pending = f
+                    return
+                sample = None
+                if isinstance(f, Frame):  # the next chunk's first frames, to compare
+                    sample = to_source(est.detect(f.image, f.t), f.image.shape, (info.width, info.height))
+                    part.check.append((f.t, sample))
+                part.tail.append((f, sample))
+                continue
+            if f.t < chunk.start_s:
+                if isinstance(f, Frame):
+                    est.detect(f.image, f.t)  # warm-up: only the tracker's state is kept
+                continue
+            part.done += 1
+            yield f
 
-        try:
-            part.track = track_frames(owned(), info, est)
-        finally:
-            frames.close()
-            part.clean, part.size = source.clean, source.size
+    try:
+        part.track = track_frames(owned(), info, est)
+    finally:
+        part.clean, part.size = source.clean, source.size
+        if math.isinf(chunk.end_s) or not part.clean:  # the last chunk, or one no stitch can use
+            part.close()
 
 
 def track_chunked(path: str | os.PathLike[str], info: VideoInfo, v: VideoConfig, n: int,
                   model: Path | None = None,
                   progress: Callable[[int, int], None] | None = None,
                   workers: int | None = None) -> PoseTrack | None:
-    """Track `path` cut in n chunks, `workers` of them at once; None when the stitch is in doubt.
+    """Track `path` cut in n chunks, `workers` of them at once; None when no stitch can be trusted.
 
     The result does not depend on `workers` (default: `workers_for`). `progress(done, expected)`
     is called from the calling thread. An error in any chunk stops the others and is raised
-    here, as the single stream would raise it.
+    here, as the single stream would raise it. Where a stitch is refused, the tracker of the
+    chunk before it carries on to the end of the file: refused at the first cut, that is the
+    one-stream track itself, in about the time one stream would have taken.
     """
     # Warm-up and check are counted in model frames: a tracker settles in frames, not seconds.
     k = stride_of(info, v)
@@ -179,57 +203,101 @@ def track_chunked(path: str | os.PathLike[str], info: VideoInfo, v: VideoConfig,
     parts = [_Part() for _ in chunks]
     stop = threading.Event()
     p = Path(path)
-    with ThreadPoolExecutor(workers or workers_for(n, v), thread_name_prefix="formcheck-track") as pool:
-        try:
-            futures = [pool.submit(_track_chunk, p, info, c, v, model, picker, part, stop)
-                       for c, part in zip(chunks, parts, strict=True)]
-            pending = set(futures)
-            while pending:
-                finished, pending = wait(pending, timeout=POLL_S, return_when=FIRST_EXCEPTION)
-                if any(f.exception() is not None for f in finished):
-                    break
-                if progress is not None:
-                    progress(sum(part.done for part in parts), info.frame_count)
-        finally:
-            stop.set()  # on an error or Ctrl-C, the other chunks stop at their next frame
-        for f in futures:
-            f.result()
-    return stitch(parts, info)
+    try:
+        with ThreadPoolExecutor(workers or workers_for(n, v), thread_name_prefix="formcheck-track") as pool:
+            try:
+                futures = [pool.submit(_track_chunk, p, info, c, v, model, picker, part, stop)
+                           for c, part in zip(chunks, parts, strict=True)]
+                pending = set(futures)
+                while pending:
+                    finished, pending = wait(pending, timeout=POLL_S, return_when=FIRST_EXCEPTION)
+                    if any(f.exception() is not None for f in finished):
+                        break
+                    if progress is not None:
+                        progress(sum(part.done for part in parts), info.frame_count)
+            except BaseException:
+                stop.set()  # on an error or Ctrl-C, the other chunks stop at their next frame
+                raise
+            for f in futures:
+                if f.exception() is not None:
+                    stop.set()
+                f.result()
+        good = joinable(parts)
+        if good == len(parts):
+            return join([part.track for part in parts if part.track is not None], info)
+        if good == 0:
+            return None
+        rest = _carry_on(parts[good - 1], info, progress)  # follows chunk good-1 without a seam
+        if rest is None:
+            return None
+        return join([*(part.track for part in parts[:good] if part.track is not None), rest], info)
+    finally:
+        stop.set()
+        for part in parts:
+            part.close()
 
 
-def stitch(parts: list[_Part], info: VideoInfo) -> PoseTrack | None:
-    """One track from the chunks' tracks, or None if any frame might be lost or doubled, or two
-    trackers disagree where they overlap."""
-    tracks: list[PoseTrack] = []
+def joinable(parts: list[_Part]) -> int:
+    """How many chunks, from the first, can be joined: all of them, or up to the first stitch in
+    doubt (a frame that might be lost or doubled, or two trackers that disagree where they overlap)."""
     for k, part in enumerate(parts):
         if not part.clean or part.track is None:
-            return None
+            return k
         if k > 0:
             expected = parts[k - 1].next_t  # the frame the previous chunk stopped before
             if expected is None:  # the previous chunk saw the end of the file: nothing is left
                 if len(part.track):
-                    return None
+                    return k
                 continue
             if not len(part.track) or part.track.t[0] != expected or part.size != parts[0].size:
-                return None
+                return k
             if not agree(parts[k - 1].check, part.track):
-                return None
-        tracks.append(part.track)
-    if parts[-1].next_t is not None:
+                return k
+    if parts and parts[-1].next_t is not None:  # the last chunk stopped before the end: trust nothing
+        return 0
+    return len(parts)
+
+
+def stitch(parts: list[_Part], info: VideoInfo) -> PoseTrack | None:
+    """One track from all the chunks' tracks, or None if any stitch is in doubt (see `joinable`)."""
+    if joinable(parts) < len(parts):
         return None
+    return join([part.track for part in parts if part.track is not None], info)
+
+
+def _carry_on(part: _Part, info: VideoInfo, progress: Callable[[int, int], None] | None) -> PoseTrack | None:
+    """The chunk's own tracker run on from its end to the end of the file; None if it cannot be."""
+    est, frames, source = part.estimator, part.frames, part.source
+    if est is None or frames is None or source is None or part.track is None:
+        return None
+    done = part.done + len(part.tail)
+
+    def tick(_f: object, _s: object) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None and done % 10 == 0:
+            progress(done, info.frame_count)
+
+    rest = track_frames(itertools.chain([part.pending] if part.pending is not None else [], frames), info, est, tick)
+    if not source.clean:  # a damaged stretch: the single stream repairs what a chunk may not
+        return None
+    ts = [f.t for f, _ in part.tail]
+    tail = assemble_track(ts, [s for _, s in part.tail], info, [isinstance(f, Frame) for f, _ in part.tail])
+    return concat([tail, rest])
+
+
+def concat(tracks: list[PoseTrack]) -> PoseTrack:
+    """Tracks of one video, one after the other in time."""
     first = tracks[0]
-    return PoseTrack(
-        t=np.concatenate([tr.t for tr in tracks]),
-        image=np.concatenate([tr.image for tr in tracks]),
-        world=np.concatenate([tr.world for tr in tracks]),
-        visibility=np.concatenate([tr.visibility for tr in tracks]),
-        width=first.width,
-        height=first.height,
-        source=first.source,
-        fps=first.fps,
-        frames_expected=info.frame_count,
-        modelled=np.concatenate([tr.modelled for tr in tracks]),
-    )
+    return replace(first, t=np.concatenate([tr.t for tr in tracks]),
+                   image=np.concatenate([tr.image for tr in tracks]),
+                   world=np.concatenate([tr.world for tr in tracks]),
+                   visibility=np.concatenate([tr.visibility for tr in tracks]),
+                   modelled=np.concatenate([tr.modelled for tr in tracks]))
+
+
+def join(tracks: list[PoseTrack], info: VideoInfo) -> PoseTrack:
+    return replace(concat(tracks), frames_expected=info.frame_count)
 
 
 def agree(check: list[tuple[float, PoseSample | None]], later: PoseTrack) -> bool:
