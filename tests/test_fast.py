@@ -238,3 +238,13 @@ def test_model_hz_is_range_checked(tmp_path):
     bad.write_text("[video]\nmodel_hz = -3\n")
     with pytest.raises(ConfigError, match="model_hz"):
         load_config(bad)
+
+
+def test_batch_redoes_a_file_scored_at_another_model_rate(tmp_path):
+    """Resume keys on the settings: a batch rerun with --fast is not served every-frame results."""
+    from formcheck.apps.batch.records import Settings
+    from formcheck.cli.common import with_model_rate
+
+    every = Settings.create(tmp_path, Config())
+    assert Settings.create(tmp_path, with_model_rate(Config(), True)).key != every.key
+    assert Settings.create(tmp_path, with_model_rate(Config(), False)).key == every.key

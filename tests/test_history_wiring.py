@@ -159,7 +159,7 @@ def test_file_mode_checks_the_database_before_tracking(tmp_path, monkeypatch):
 
 @pytest.fixture
 def live_on_a_file(tmp_path, monkeypatch):
-    """`formcheck live --source FILE --fast` with the pose model replaced by a saved track."""
+    """`formcheck live --source FILE --no-pacing` with the pose model replaced by a saved track."""
     import cv2
 
     import formcheck.pose.model as pose_model
@@ -184,7 +184,7 @@ def live_on_a_file(tmp_path, monkeypatch):
     w.release()
     from formcheck.cli.live import app
 
-    return video, lambda *a: runner.invoke(app, ["--source", str(video), "--no-window", "--fast", *map(str, a)])
+    return video, lambda *a: runner.invoke(app, ["--source", str(video), "--no-window", "--no-pacing", *map(str, a)])
 
 
 def test_live_lifter_records_the_set_and_a_rerun_updates_it(tmp_path, live_on_a_file):

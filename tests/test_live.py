@@ -191,6 +191,33 @@ def test_replayed_track_counts_like_file_mode_and_announces_in_time(name):
         assert {c.rule for c in e.checks} == {c.rule for c in offline.checks[0]}  # the same rules judge it
 
 
+def replay_busy(track: PoseTrack, busy_s: tuple[float, float], seed: int = 0) -> LiveSession:
+    """The session on a machine that needs `busy_s` (uniform) per frame: it takes the newest
+    frame each time it is free, as the live loop does (LatestFrameSource), and drops the rest."""
+    rng = np.random.default_rng(seed)
+    s = LiveSession(width=track.width, height=track.height, source=track.source, fps=track.fps)
+    clock, i = float(track.t[0]), 0
+    while i < len(track):
+        j = max(i, int(np.searchsorted(track.t, clock, side="right")) - 1)  # the newest arrived frame
+        seen = np.isfinite(track.image[j, 0, 0])
+        s.update(float(track.t[j]), PoseSample(track.image[j], track.world[j], track.visibility[j]) if seen else None)
+        clock, i = max(clock, float(track.t[j])) + float(rng.uniform(*busy_s)), j + 1
+    return s
+
+
+@pytest.mark.parametrize("name", TRACKS)
+def test_a_machine_that_keeps_up_at_8_hz_still_counts_every_rep(name):
+    """Issue 15: on a slow machine the model sees the newest frame at the rate it can (here 7-11
+    frames a second, unevenly) and the set is counted as file mode counts every frame."""
+    track = PoseTrack.load(SHIPPED / name)
+    offline = analyze_track(track)
+    session = replay_busy(track, (0.09, 0.14))
+    live = [e for e in session.events if e.rep.full]
+    assert len(live) == len(offline.full_reps)
+    final = session.finish()
+    assert final is not None and len(final.full_reps) == len(offline.full_reps)
+
+
 def test_session_reset_starts_the_set_over():
     track = PoseTrack.load(SHIPPED / "glute_bridge_BE-PROJECTS2018_GroupNo23.npz")
     session = replay(track)
@@ -378,7 +405,7 @@ def file_mode(*args: object):
 
 @pytest.fixture(scope="module")
 def bridge_live(samples_dir: Path):
-    r = live("--source", samples_dir / BRIDGE, "--no-window", "--fast", "--json", "-", "-q")
+    r = live("--source", samples_dir / BRIDGE, "--no-window", "--no-pacing", "--json", "-", "-q")
     assert r.exit_code == 0, r.output
     return json.loads(r.stdout)
 
@@ -416,7 +443,7 @@ def test_real_time_playback_announces_within_half_a_second(samples_dir: Path):
 @pytest.mark.video
 def test_not_a_thrust_counts_nothing_live(samples_dir: Path, tmp_path: Path):
     out = tmp_path / "squat.json"
-    r = live("--source", samples_dir / "not_a_thrust_squat_BE-PROJECTS2018.mp4", "--no-window", "--fast",
+    r = live("--source", samples_dir / "not_a_thrust_squat_BE-PROJECTS2018.mp4", "--no-window", "--no-pacing",
              "--json", out, "-q")  # fmt: skip
     assert r.exit_code == ExitCode.NOTHING_TO_SCORE, r.output
     rep = json.loads(out.read_text())
@@ -428,7 +455,7 @@ def test_truncated_video_ends_cleanly_with_the_report_of_what_was_seen(samples_d
     cut = tmp_path / "cut.mp4"
     cut.write_bytes((samples_dir / BRIDGE).read_bytes()[:800_000])  # about half the frames
     out = tmp_path / "cut.json"
-    r = live("--source", cut, "--no-window", "--fast", "--json", out)
+    r = live("--source", cut, "--no-window", "--no-pacing", "--json", out)
     assert r.exit_code == 0, r.output
     rep = json.loads(out.read_text())
     assert rep["live"]["ended"] == "source_lost" and "stopped after" in rep["live"]["message"]
@@ -449,14 +476,20 @@ def test_a_camera_that_does_not_exist_is_exit_8_and_one_line():
     "args,code",
     [
         (["--camera", "0", "--source", "x.mp4"], ExitCode.USAGE),
-        (["--fast", "--no-window"], ExitCode.USAGE),
+        (["--no-pacing", "--no-window"], ExitCode.USAGE),
         (["--source", "/no/such/video.mp4", "--no-window"], ExitCode.NOT_FOUND),
     ],
-    ids=["camera and source", "fast without a file", "missing file"],
+    ids=["camera and source", "no pacing without a file", "missing file"],
 )
 def test_bad_options_are_one_line(args, code):
     r = live(*args)
     assert r.exit_code == code and len(r.stderr.splitlines()) == 1, r.output
+
+
+def test_the_old_name_of_no_pacing_still_works_and_says_its_new_name():
+    r = live("--fast", "--no-window")  # 0.1's --fast; no --source: the same usage error as --no-pacing
+    assert r.exit_code == ExitCode.USAGE
+    assert "--fast is now --no-pacing" in r.stderr and "--no-pacing needs --source" in r.stderr, r.stderr
 
 
 def test_no_display_asks_for_no_window(monkeypatch, tmp_path: Path):
@@ -484,7 +517,7 @@ def _live_process(video: Path, stdout: object, env: dict[str, str] | None = None
     import os
 
     exe = Path(sys.executable).with_name("formcheck")
-    return subprocess.run([exe, "live", "--source", str(video), "--no-window", "--fast", "--json", "-", "-q"],
+    return subprocess.run([exe, "live", "--source", str(video), "--no-window", "--no-pacing", "--json", "-", "-q"],
                           stdout=stdout, stderr=subprocess.PIPE, timeout=120,
                           env={**os.environ, **(env or {})})  # fmt: skip
 

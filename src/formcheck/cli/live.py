@@ -111,9 +111,10 @@ def live(
         typer.Option("--idle", min=0, help="End the set after this many seconds without a rep (0 = never).",
                      metavar="SECONDS"),
     ] = 20.0,
-    fast: Annotated[
-        bool, typer.Option("--fast", help="Files only: every frame, as fast as possible (no real-time pacing).")
+    no_pacing: Annotated[
+        bool, typer.Option("--no-pacing", help="Files only: every frame, as fast as possible (not in real time).")
     ] = False,
+    old_fast: Annotated[bool, typer.Option("--fast", hidden=True, help="The old name of --no-pacing.")] = False,
     lifter: LifterOption = None,
     load: LoadOption = None,
     rpe: RpeOption = None,
@@ -128,8 +129,12 @@ def live(
     with user_errors(debug), quiet_native_stderr(not debug):
         if camera is not None and source is not None:
             raise FormcheckError("give either --camera or --source, not both", ExitCode.USAGE)
+        if old_fast:  # 0.1's name; `formcheck VIDEO --fast` now means the model at 10 Hz
+            err.print("formcheck: live --fast is now --no-pacing (--fast is the 10 Hz model of formcheck VIDEO)")
+        fast = no_pacing or old_fast
         if fast and source is None:
-            raise FormcheckError("--fast needs --source (a camera cannot go faster than real time)", ExitCode.USAGE)
+            raise FormcheckError("--no-pacing needs --source (a camera cannot go faster than real time)",
+                                 ExitCode.USAGE)
         from formcheck.apps.history import check_history
         from formcheck.apps.history.record import now
 
