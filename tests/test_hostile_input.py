@@ -572,14 +572,29 @@ def test_the_whole_display_matrix_is_honoured_as_ffmpeg_does(rotation, hflip, vf
     assert np.abs(got - np.frombuffer(ref, np.uint8).reshape(got.shape)).mean() < 15  # a misplaced block: ~40
 
 
-def test_a_second_larger_video_stream_is_not_silently_ignored(ffmpeg, tmp_path: Path):
+@pytest.mark.parametrize("faststart", [False, True], ids=["index at the end", "index first"])
+def test_the_main_video_stream_is_scored_when_a_thumbnail_comes_first(ffmpeg, tmp_path: Path, faststart, monkeypatch):
     import subprocess
 
+    import numpy as np
+
+    from formcheck.inputs import bmff
+    from formcheck.inputs.video import iter_frames
+
     thumb = corpus.write_video(tmp_path / "thumb.mp4", corpus.solid_frames(10, 64, 64))
-    main = corpus.write_video(tmp_path / "main.mp4", corpus.solid_frames(10, 320, 240))
+    main = corpus.write_video(tmp_path / "main.mp4", corpus.moving_box(12, 320, 240))
     two = tmp_path / "two.mp4"
     subprocess.run([ffmpeg, "-v", "error", "-y", "-i", thumb, "-i", main, "-map", "0:v", "-map", "1:v", "-c", "copy",
-                    two], check=True)
+                    *(["-movflags", "+faststart"] if faststart else []), two], check=True)
+    got, want = list(iter_frames(two)), list(iter_frames(main))
+    assert [f.t for f in got] == [f.t for f in want]
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(got, want, strict=True))  # the main stream's pixels
+    r = runner.invoke(app, [str(two), "--json", str(tmp_path / "r.json"), "-q"])
+    assert r.exit_code == ExitCode.NOTHING_TO_SCORE, r.output  # a moving box: no person, but the right stream
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert (report["frames"], report["width"], report["height"]) == (12, 320, 240)
+    # where the index cannot be reordered, the file is refused in one line that says what to do
+    monkeypatch.setattr(bmff, "main_first", lambda *a: None)
     r = runner.invoke(app, [str(two), "--json", str(tmp_path / "o" / "r.json")])
     one_line(r, ExitCode.NOT_A_VIDEO, "two.mp4: holds 2 video streams", "(64×64) is not the main one (320×240)",
              "-map 0:v:1")
@@ -589,7 +604,7 @@ def test_a_second_larger_video_stream_is_not_silently_ignored(ffmpeg, tmp_path: 
                     ok], check=True)
     r = runner.invoke(app, [str(ok), "--json", str(tmp_path / "r.json"), "-q"])
     assert r.exit_code == ExitCode.NOTHING_TO_SCORE, r.output
-    assert json.loads((tmp_path / "r.json").read_text())["frames"] == 10
+    assert json.loads((tmp_path / "r.json").read_text())["frames"] == 12
 
 
 # --- exit 0 with no full rep: a partial rep is scored (docs/exit-codes.md says so) ------------

@@ -101,18 +101,22 @@ def _is_picture(p: Path) -> bool:
 def open_capture(p: Path) -> cv2.VideoCapture:
     """The file's video, upright as players show it: its whole display matrix applied, flips too.
 
-    OpenCV reads the first video stream and cannot be told another: a file whose main stream
-    (enabled, largest) is not its first (a 64×64 thumbnail track first) is refused, in one line
-    that says how to export the main one, rather than scored on the wrong picture.
+    OpenCV reads the first video stream and cannot be told another (its stream option is refused
+    by the FFmpeg reader): for a file whose main stream (enabled, largest) is not its first (a
+    64×64 thumbnail track first), FFmpeg is given the same file with its index's track boxes
+    reordered, the main one first (`_main_first`). Where that cannot be done, the file is refused
+    in one line that says how to export the main stream, rather than scored on the wrong picture.
     """
     tracks = bmff.video_tracks(p) if is_bmff(read_head(p, 16)) else []
     track = bmff.main_track(tracks)
-    if track is not None and track.index > 0:
-        first = tracks[0]
-        raise NotAVideo(f"{p}: holds {len(tracks)} video streams and the first ({first.width:.0f}×{first.height:.0f}) "
-                        f"is not the main one ({track.width:.0f}×{track.height:.0f}), which formcheck cannot pick; "
-                        f"export the main one alone (ffmpeg -i IN -map 0:v:{track.index} -c copy OUT.mp4)")
-    with _utf8_name(p) as name:
+    with _main_first(p, tracks, track) if track is not None and track.index > 0 else _utf8_name(p) as name:
+        if name is None:
+            assert track is not None
+            first = tracks[0]
+            raise NotAVideo(f"{p}: holds {len(tracks)} video streams and the first ({first.width:.0f}×"
+                            f"{first.height:.0f}) is not the main one ({track.width:.0f}×{track.height:.0f}), "
+                            f"which formcheck cannot pick here; export the main one alone "
+                            f"(ffmpeg -i IN -map 0:v:{track.index} -c copy OUT.mp4)")
         cap = cv2.VideoCapture(name, cv2.CAP_FFMPEG, _CAP_PARAMS)
     if not cap.isOpened():
         cap.release()
@@ -155,7 +159,37 @@ def orient(image: np.ndarray, matrix: tuple[int, int, int, int]) -> np.ndarray:
 
 
 @contextlib.contextmanager
-def _utf8_name(p: Path) -> Iterator[str]:
+def _main_first(p: Path, tracks: list[bmff.VideoTrack], main: bmff.VideoTrack) -> Iterator[str | None]:
+    """A name for FFmpeg that reads `p` with `main` as its first video stream, or None.
+
+    Nothing is copied: FFmpeg's concat and subfile protocols join the file's bytes before and
+    after its index with the reordered index (a small temp file), at the same offsets. The temp
+    files are only needed while FFmpeg opens them (it holds them open after), as in `_utf8_name`.
+    """
+    try:
+        moved = bmff.main_first(p, tracks, main)
+        size = p.stat().st_size
+    except OSError:
+        moved = None
+    if moved is None:
+        yield None
+        return
+    start, end, index = moved
+    with tempfile.TemporaryDirectory(prefix="formcheck-") as tmp:
+        if any(c in tmp for c in "|,:"):  # would break the protocol syntax below
+            yield None
+            return
+        link, moov = Path(tmp) / "video.mp4", Path(tmp) / "index.bin"
+        link.symlink_to(p.resolve())
+        moov.write_bytes(index)
+        parts = [f"subfile,,start,0,end,{start},,:{link}", str(moov)]
+        if end < size:
+            parts.append(f"subfile,,start,{end},end,{size},,:{link}")
+        yield "concat:" + "|".join(parts)
+
+
+@contextlib.contextmanager
+def _utf8_name(p: Path) -> Iterator[str | None]:
     """A name OpenCV can take: it crashes (SIGSEGV) on a file name that is not valid UTF-8.
 
     Such names (old archives, Latin-1 disks) are opened through a symlink with a plain name;
