@@ -142,7 +142,7 @@ class _Part:
         if self.frames is not None and hasattr(self.frames, "close"):
             self.frames.close()
         if self.estimator is not None:
-            self.estimator.close()
+            self.estimator.__exit__(None, None, None)  # entered in _track_chunk
         self.frames = self.estimator = None
 
 
