@@ -127,7 +127,7 @@ def _visuals(
     if html is not None:
         from formcheck.report import html_page as html_report
 
-        html_report.write_html(analysis, report, html, video if has_video else None)
+        html_report.write_html(analysis, report, html, video if has_video else None, annotated=annotate)
 
 
 class _progress:
