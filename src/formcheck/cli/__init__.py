@@ -39,6 +39,15 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _dispatch(args: list[str]) -> None:
+    if args[:1] == ["help"]:  # `formcheck help [COMMAND...]`: its --help (a video named help: ./help)
+        args = [*args[1:], "--help"]
+        if args[0] not in (*SUBCOMMANDS, "--help"):
+            from formcheck.cli.common import fail
+            from formcheck.errors import ExitCode
+
+            message = (f"help: no command {args[0]!r}; formcheck help shows how to score a video, "
+                       f"formcheck help {'|'.join(SUBCOMMANDS)} the other commands")
+            raise SystemExit(fail(message, ExitCode.USAGE).exit_code)
     if args and args[0] in SUBCOMMANDS:
         module = importlib.import_module(f"formcheck.cli.{SUBCOMMANDS[args[0]]}")
         module.app(args=args[1:], prog_name=f"formcheck {args[0]}")

@@ -39,8 +39,8 @@ DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks and 
 LifterOption = Annotated[str | None, typer.Option("--lifter", help="Save the set to this lifter's training history "
                                                   "(formcheck history).", metavar="NAME")]
 LoadOption = Annotated[float | None, typer.Option("--load", help="With --lifter: the load, kg.", metavar="KG")]
-RpeOption = Annotated[float | None, typer.Option("--rpe", help="With --lifter: effort, RPE 1-10.")]
-NoteOption = Annotated[str | None, typer.Option("--note", help="With --lifter: a note on the set.")]
+RpeOption = Annotated[float | None, typer.Option("--rpe", help="With --lifter: effort, RPE 1-10.", metavar="RPE")]
+NoteOption = Annotated[str | None, typer.Option("--note", help="With --lifter: a note on the set.", metavar="TEXT")]
 DbOption = Annotated[Path | None, typer.Option("--db", help="With --lifter: the history db.", metavar="PATH")]
 # How often the pose model looks (formcheck VIDEO and formcheck batch); see docs/speed.md.
 FastOption = Annotated[bool | None, typer.Option(
@@ -113,8 +113,11 @@ def _native_stderr_to_devnull() -> Iterator[None]:
 
 
 _KEYFRAME = re.compile(r"^rep\d{2,}_top\.png$")  # render.write_keyframes' names
+# The names a folder option writes in its folder: render.write_keyframes', render.write_clips'.
+FOLDER_NAMES = {"--keyframes": _KEYFRAME, "--clips": re.compile(r"^rep\d{2,}\.(mp4|webm)$")}
 # The kinds of file an option can write, by extension (any case); options not named take any name.
-OUTPUT_KINDS = {"--annotate": ((".mp4", ".m4v", ".mov"), "an MP4 video"),
+# The first two are the ones suggested (report/encode writes H.264 in .mp4/.m4v/.mov, VP9 in .webm).
+OUTPUT_KINDS = {"--annotate": ((".mp4", ".webm", ".m4v", ".mov"), "an MP4 video"),
                 "--save-poses": ((".npz",), "a .npz pose track")}
 NAME_MAX = 255  # bytes in one file name (Linux, macOS, Windows)
 
@@ -151,7 +154,7 @@ def check_outputs(source: Path, files: dict[str, Any], folders: dict[str, Any] |
             exts, what = OUTPUT_KINDS[flag]
             raise FormcheckError(f"{flag} {path}: formcheck writes {what} here, not "
                                  f"{repr(path.suffix) if path.suffix else 'a file without extension'}; "
-                                 f"choose a name ending in {exts[0]}", ExitCode.USAGE)
+                                 f"choose a name ending in {' or '.join(exts[:2])}", ExitCode.USAGE)
         if not _is_utf8(str(path)):  # OpenCV's writers crash (SIGSEGV) on such names
             raise OutputError(f"cannot write {flag} {path}: the name is not valid UTF-8; choose another name")
         _check_reachable(flag, path)
@@ -190,11 +193,12 @@ def _check_reachable(flag: str, path: Path) -> None:
 def _check_keyframes(flag: str, folder: Path, inputs: dict[str, Any], files: dict[str, Any]) -> None:
     def inside(p: Any) -> bool:
         real = Path(os.path.realpath(p))
-        return real.parent == folder and bool(_KEYFRAME.match(real.name))
+        return real.parent == folder and bool(FOLDER_NAMES.get(flag, _KEYFRAME).match(real.name))
 
     for what, p in inputs.items():
         if p is not None and inside(p):
-            raise FormcheckError(f"{flag} {folder} would overwrite {what} {p} (a keyframe's name); "
+            kind = "a clip's" if flag == "--clips" else "a keyframe's"
+            raise FormcheckError(f"{flag} {folder} would overwrite {what} {p} ({kind} name); "
                                  "choose another folder", ExitCode.USAGE)
     for other, p in files.items():
         if p not in (None, "-") and inside(p):

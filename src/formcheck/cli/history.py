@@ -13,16 +13,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from formcheck.cli.app import App
 from formcheck.cli.common import ConfigOption, DebugOption, err, escape, out, user_errors
 from formcheck.errors import ExitCode, FormcheckError
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
-                  help="The training history: every set saved with `formcheck VIDEO --lifter NAME`. Without a "
+app = App(
+    help="The training history: every set saved with `formcheck VIDEO --lifter NAME`. Without a "
                        "command: the sets as a table (--json/--csv/--html to write them). Database: --db, else "
                        "$FORMCHECK_DB, else history.sqlite in your data folder. Exit codes: 0 done; 2 bad options, "
                        "an unknown set or lifter, or a database from a newer formcheck; 3 a path missing; 7 the "
                        "database is locked, damaged or not formcheck's (it is never overwritten).")
-compare_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+compare_app = App()
 
 DbOption = Annotated[Path | None, typer.Option("--db", help="The history database (default: $FORMCHECK_DB, else "
                                                             "the user data folder).", metavar="PATH")]

@@ -10,9 +10,10 @@ from typing import Annotated, Any
 
 import typer
 
-from formcheck.cli.common import escape, out, user_errors
+from formcheck.cli.app import App
+from formcheck.cli.common import DebugOption, escape, out, user_errors
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+app = App()
 
 
 def describe(config: Path | None) -> list[dict[str, Any]]:
@@ -41,7 +42,7 @@ def describe(config: Path | None) -> list[dict[str, Any]]:
 def rules(
     config: Annotated[Path | None, typer.Option("--config", help="TOML file with overrides.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-    debug: Annotated[bool, typer.Option("--debug")] = False,
+    debug: DebugOption = False,
 ) -> None:
     with user_errors(debug):
         rows = describe(config)

@@ -1,4 +1,5 @@
-"""The per-set report as plain data: JSON (versioned schema, docs/report-schema.md) and CSV.
+"""The per-set report as plain data: JSON (versioned schema, docs/report-schema.md), the per-rep
+CSV and the per-frame CSV (every measure on every frame, with its phase and rep).
 
 Built from an `Analysis`; knows nothing of terminals or files beyond writing them atomically.
 """
@@ -159,3 +160,68 @@ def to_csv(report: dict[str, Any]) -> str:
 
 def write_csv(report: dict[str, Any], path: str | os.PathLike[str]) -> None:
     write_text(path, to_csv(report))
+
+
+# Per-frame CSV (--frames-csv): column (unit in the name) -> Kinematics series, decimals kept.
+FRAME_SERIES = {
+    "hip_ext_deg": ("hip_ext", 2),
+    "knee_deg": ("knee", 2),
+    "shin_deg": ("shin", 2),
+    "torso_deg": ("torso", 2),
+    "neck_deg": ("neck", 2),
+    "head_pitch_deg": ("head_pitch", 2),
+    "hip_tilt_deg": ("hip_tilt", 2),
+    "incline_deg": ("incline", 2),
+    "lift_torso": ("lift", 4),  # hip height over the planted ankle, torso lengths
+    "heel_height_shin": ("heel_height", 4),  # heel above toe, shin lengths
+    "knee_width_ratio": ("knee_width", 4),  # knee gap / ankle gap (front views)
+}
+FRAME_FIELDS = ["frame", "t_s", *FRAME_SERIES, "phase", "rep"]
+# Outside a rep, within this long of one the lifter is at the bottom between reps; further away, at rest.
+BOTTOM_S = 1.5
+
+
+def frame_phases(a: Analysis) -> tuple[list[str], list[int | None]]:
+    """Per frame: its phase (ascent, top, descent, bottom, rest; "" where the lifter is not seen)
+    and the 1-based index of the rep it belongs to (None between reps), as the JSON numbers reps."""
+    t, seen = a.k.t, a.smoothed.detected
+    phases = ["rest" if ok else "" for ok in seen]
+    owner: list[int | None] = [None] * len(t)
+    bounds = []
+    for j, r in enumerate(a.reps):
+        bounds += [t[r.start], t[r.end]]
+        for i in range(r.start, r.end + 1):
+            if owner[i] is None:  # a frame shared by two reps stays with the first
+                owner[i] = j + 1
+                phases[i] = "ascent" if i < r.hold_start else "top" if i <= r.hold_end else "descent"
+    if bounds:
+        edges = np.asarray(bounds)
+        for i in range(len(t)):
+            if owner[i] is None and phases[i] and np.min(np.abs(edges - t[i])) <= BOTTOM_S:
+                phases[i] = "bottom"
+    return phases, owner
+
+
+def to_frames_csv(a: Analysis) -> str:
+    """One row per frame of the track: time, every angle and height kinematics computes (empty
+    where the lifter was not seen), the phase and the rep (empty between reps). The smoothed
+    series the reps and rules are read from, so a threshold can be tuned against them."""
+    k = a.k
+    phases, owner = frame_phases(a)
+    columns = []
+    for attr, nd in FRAME_SERIES.values():
+        series = getattr(k, attr)
+        columns.append(np.full(len(k), np.nan) if series is None else np.round(np.asarray(series, float), nd))
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(FRAME_FIELDS)
+    for i in range(len(k)):
+        row: list[Any] = [i, f"{k.t[i]:.4f}"]
+        row += ["" if not math.isfinite(c[i]) else float(c[i]) for c in columns]
+        row += [phases[i], "" if owner[i] is None else owner[i]]
+        w.writerow(row)
+    return buf.getvalue()
+
+
+def write_frames_csv(a: Analysis, path: str | os.PathLike[str]) -> None:
+    write_text(path, to_frames_csv(a))

@@ -15,3 +15,8 @@ def printable(text: str, keep_lines: bool = False) -> str:
     outside string (a file name, a track's stored source) cannot drive the terminal."""
     pattern = _CONTROL if keep_lines else re.compile(f"{_CONTROL.pattern}|{_LINE_BREAKS.pattern}")
     return pattern.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """"1 rep", "7 reps", "0 reps": a count with its noun (`many` for irregular plurals)."""
+    return f"{n} {word if n == 1 else many or word + 's'}"
