@@ -213,14 +213,15 @@ def test_version():
     (["help", "rules"], "Usage: formcheck rules [OPTIONS]"),
     (["help", "history", "import"], "Usage: formcheck history import [OPTIONS] PATH..."),
     (["help", "compare"], "Usage: formcheck compare [OPTIONS] A B"),
-    (["help", "batch"], "Usage: formcheck batch [OPTIONS]"),
-], ids=["help", "--help", "help-rules", "help-history-import", "help-compare", "help-batch"])
+    (["help", "batch"], "Usage: formcheck batch [OPTIONS] PATHS..."),
+    (["live", "--help"], "Usage: formcheck live [OPTIONS]"),
+], ids=["help", "--help", "help-rules", "help-history-import", "help-compare", "help-batch", "live"])
 def test_help_shows_readable_usage(capsys, argv: list[str], usage: str):
     code, out, err = main_output(capsys, *argv)
     assert code == 0, err
     assert out.splitlines()[0].startswith(usage), out
-    if argv[-1] != "batch":  # batch's own options are declared in cli/batch.py
-        assert not re.search(r"<[a-z]|\{[a-z]", out), out  # no typer type tags: <path>, <float>, {video}
+    type_tag = r" <[a-z][a-z\[\] ]*>(  |$)|\{[a-z]"  # typer's "video <path>  ...", "--rpe <float>", "{video}"
+    assert not re.search(type_tag, out, re.M), out
     assert "no such file" not in out + err
 
 

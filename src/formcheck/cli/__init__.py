@@ -49,8 +49,10 @@ def _dispatch(args: list[str]) -> None:
                        f"formcheck help {'|'.join(SUBCOMMANDS)} the other commands")
             raise SystemExit(fail(message, ExitCode.USAGE).exit_code)
     if args and args[0] in SUBCOMMANDS:
+        from formcheck.cli.app import readable
+
         module = importlib.import_module(f"formcheck.cli.{SUBCOMMANDS[args[0]]}")
-        module.app(args=args[1:], prog_name=f"formcheck {args[0]}")
+        readable(module.app)(args=args[1:], prog_name=f"formcheck {args[0]}")
     else:
         from formcheck.cli.analyze import app
 

@@ -73,3 +73,15 @@ class App(typer.Typer):
     def command(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("cls", Command)
         return super().command(*args, **kwargs)
+
+
+def readable(app: typer.Typer) -> typer.Typer:
+    """`app` with the readable `Command` for each of its commands that names no class, its
+    sub-apps' too: a command module built on typer.Typer rather than `App` reads the same."""
+    for info in app.registered_commands:
+        if info.cls in (None, TyperCommand):  # typer's default: not a class of the command's own
+            info.cls = Command
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            readable(group.typer_instance)
+    return app

@@ -16,6 +16,7 @@ from rich.table import Table
 from formcheck.cli.app import App
 from formcheck.cli.common import ConfigOption, DebugOption, err, escape, out, user_errors
 from formcheck.errors import ExitCode, FormcheckError
+from formcheck.util.text import plural
 
 app = App(
     help="The training history: every set saved with `formcheck VIDEO --lifter NAME`. Without a "
@@ -162,7 +163,7 @@ def delete(set_id: Annotated[int | None, typer.Option("--set", help="The set's i
             what = f"set {set_id} ({s['recorded_at'][:10]}, {s['lifter']}, {s['source']})"
         else:
             n = len(sets.list_sets(store, lifter))
-            what = f"lifter {lifter} and their {n} set{'s' if n != 1 else ''}"
+            what = f"lifter {lifter} and their {plural(n, 'set')}"
         if not yes:
             try:
                 ok = typer.confirm(f"Delete {what}?", default=False, err=True)
@@ -192,7 +193,7 @@ def export(path: Annotated[str, typer.Argument(metavar="PATH")], db: DbOption = 
         else:
             write_text(path, text)
             n = len(json.loads(text)["sets"])
-            out.print(f"exported {n} set{'s' if n != 1 else ''} to {escape(path)}")
+            out.print(f"exported {plural(n, 'set')} to {escape(path)}")
 
 
 @app.command("import-db", help="Merge an export (from `history export`) into this database; same set = updated.")
@@ -209,7 +210,7 @@ def import_db(path: Annotated[Path, typer.Argument(metavar="PATH")], db: DbOptio
             raise FormcheckError(f"{path}: not a JSON export ({exc})", ExitCode.USAGE) from exc
         with _store(db) as store:
             added, updated = sets.import_export(store, data, str(path))
-    out.print(f"imported {added} new set{'s' if added != 1 else ''}, updated {updated}")
+    out.print(f"imported {plural(added, 'new set')}, updated {updated}")
 
 
 @app.command("import", help="Import JSON reports and batch output folders (their summary.csv gives each input's "
@@ -234,7 +235,7 @@ def import_reports(
             done = import_paths(store, paths, lifter=lifter, from_folder=from_folder, recorded_at=when)
     for line in done.skipped:
         err.print(f"[yellow]skipped:[/] {escape(line)}", soft_wrap=True)
-    out.print(f"imported {done.added} new set{'s' if done.added != 1 else ''}, updated {done.updated}")
+    out.print(f"imported {plural(done.added, 'new set')}, updated {done.updated}")
 
 
 @compare_app.command(help="Compare two sets: reps, scores and faults side by side, the hip-extension curves "
