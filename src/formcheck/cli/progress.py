@@ -20,11 +20,12 @@ class StageProgress:
     terminal its bar shows the total from the start when it is known (never "0/None"), a spinner
     when it is not."""
 
-    def __init__(self, quiet: bool, first: str = "tracking", total: int | None = None) -> None:
+    def __init__(self, quiet: bool, first: str = "tracking") -> None:
         self.quiet = quiet
         self._bar: Any = None
         self._task: Any = None
-        self._name, self._total, self._unit = first, total, "frames"
+        self._name, self._unit = first, "frames"
+        self._total: int | None = None
         self._last_pct = -1
 
     def __enter__(self) -> StageProgress:
@@ -65,6 +66,7 @@ class StageProgress:
         """The current stage has `done` of `total` (0 = not known) units done."""
         if total:
             self._total = total
+        done = min(done, self._total) if self._total else done  # overlapping chunks may count a frame twice
         if self._bar is not None:
             self._bar.update(self._task, completed=done, total=self._total or None, count=self._count(done),
                              refresh=True)

@@ -92,6 +92,8 @@ def track_video(
             track = track_frames(frames, info, est, tick)
     if len(track) == 0:
         raise NotAVideo(f"{path}: no video frame could be decoded (damaged or truncated file)")
+    if progress is not None:  # done: every frame decoded, whatever the container announced
+        progress(len(track), len(track))
     return track
 
 
