@@ -1,14 +1,14 @@
 """`formcheck live`: count and coach in real time from a camera, a video file or a stream.
 
-The window is the only thing here that the library does not do: it draws the session's
-state (skeleton, rep counter, phase, the last rep's verdicts and its one cue) and reads the
-keys. Everything it shows comes from `formcheck.apps.live`.
+A thin shell: the options, then each rep and the set-up check's advice on stderr, and the
+outputs when the set ends. The session, the window, the recording are `formcheck.apps.live`;
+what the window shows is drawn by `formcheck.report.live_overlay`.
 """
 
 from __future__ import annotations
 
-import os
-import sys
+import contextlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,57 +35,14 @@ from formcheck.errors import ExitCode, FormcheckError
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
-WINDOW = "formcheck live"
-
-class Window:
-    """cv2.imshow and the keys: q quit, r reset the set, space pause."""
-
-    def __init__(self, source: Any) -> None:
-        import cv2
-
-        if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-            raise FormcheckError("no display to open a window on (DISPLAY is not set); use --no-window",
-                                 ExitCode.USAGE)  # fmt: skip
-        self.cv2, self.source, self._sized = cv2, source, False
-        cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
-
-    def show(self, rgb: Any) -> str | None:
-        cv2 = self.cv2
-        if not self._sized:  # frame size, within a laptop screen; the user may resize it
-            h, w = rgb.shape[:2]
-            s = min(1.0, 1280 / w, 800 / h)
-            cv2.resizeWindow(WINDOW, round(w * s), round(h * s))
-            self._sized = True
-        cv2.imshow(WINDOW, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-        return self._key(cv2.waitKey(1))
-
-    def pause(self, redraw: Any) -> str | None:
-        """Hold the picture until space (resume), r (reset) or q (quit)."""
-        self.source.pause(True)
-        try:
-            self.cv2.imshow(WINDOW, self.cv2.cvtColor(redraw, self.cv2.COLOR_RGB2BGR))
-            while True:
-                cmd = self._key(self.cv2.waitKey(50))
-                if cmd is not None:
-                    return None if cmd == "pause" else cmd
-        finally:
-            self.source.pause(False)
-
-    def _key(self, key: int) -> str | None:
-        if self.cv2.getWindowProperty(WINDOW, self.cv2.WND_PROP_VISIBLE) < 1:
-            return "quit"  # the window was closed
-        return {ord("q"): "quit", 27: "quit", ord("r"): "reset", ord(" "): "pause"}.get(key & 0xFF)
-
-    def close(self) -> None:
-        self.cv2.destroyAllWindows()
-        self.cv2.waitKey(1)
-
 
 @app.command(
     help=(
         "Count and coach a set in real time. Reads a camera (--camera N, default 0), a video file "
         "played in real time, or a network stream (--source PATH|URL); processes the newest frame and "
-        "drops stale ones. Window keys: q quit, r reset the set, space pause. The set ends on q, when the "
+        "drops stale ones. A set-up check over the first seconds says what to fix (feet out of frame, "
+        "camera not side-on, too far, too dark). Window keys: q quit, r reset the set, space pause, "
+        "f full screen. The set ends on q, when the "
         "source ends, or after --idle seconds without a rep; then the same JSON/HTML report as "
         "`formcheck VIDEO` is written if asked. Exit codes: 0 set recorded; 2 bad options or no display "
         "(use --no-window); 3 file missing; 4 not a readable video; 5 pose model missing or damaged; "
@@ -124,6 +81,20 @@ def live(
     model: ModelOption = None,
     quiet: QuietOption = False,
     debug: DebugOption = False,
+    fullscreen: Annotated[
+        bool, typer.Option("--fullscreen", help="Open the window full screen (key f toggles).")
+    ] = False,
+    no_setup_check: Annotated[
+        bool, typer.Option("--no-setup-check", help="Skip the set-up check (framing, view, distance, light).")
+    ] = False,
+    record: Annotated[
+        Path | None,
+        typer.Option("--record", help="Save the session's video (.mp4), to re-score with `formcheck PATH` or share.",
+                     metavar="PATH"),
+    ] = None,
+    record_overlay: Annotated[
+        bool, typer.Option("--record-overlay", help="Record what the window shows (default: the camera's frames).")
+    ] = False,
     snapshot: Annotated[Path | None, typer.Option("--snapshot", hidden=True, help="Save the last overlay.")] = None,
 ) -> None:
     with user_errors(debug), quiet_native_stderr(not debug):
@@ -140,30 +111,56 @@ def live(
 
         history: dict[str, Any] = {"lifter": lifter, "db": db, "load_kg": load, "rpe": rpe, "note": note}
         keep = check_history(**history)  # before the camera opens: a bad database is known now
-        _run(camera, source, not no_window, json_out, html, voice, stats, idle, fast, config, model, quiet, snapshot,
-             history | {"recorded_at": now()} if keep else None)
+        if record_overlay and record is None:
+            raise FormcheckError("--record-overlay needs --record PATH", ExitCode.USAGE)
+        if record is not None:
+            from formcheck.apps.live.recorder import check_path
+
+            check_path(record)  # before the camera opens: a name that cannot be written is known now
+        screen = Screen(not no_window, fullscreen, not no_setup_check, record, record_overlay, snapshot)
+        code = _run(camera, source, screen, json_out, html, voice, stats, idle, fast, config, model, quiet,
+                    history | {"recorded_at": now()} if keep else None)  # fmt: skip
+    if code:
+        raise typer.Exit(code)
 
 
-def _run(camera: int | None, source: str | None, window: bool, json_out: str | None, html: Path | None,
+@dataclass(frozen=True)
+class Screen:
+    """What the session shows and keeps besides the report."""
+
+    window: bool
+    fullscreen: bool = False
+    setup_check: bool = True
+    record: Path | None = None
+    record_overlay: bool = False
+    snapshot: Path | None = None
+
+
+def _run(camera: int | None, source: str | None, screen: Screen, json_out: str | None, html: Path | None,
          voice: bool, stats: bool, idle: float, fast: bool, config: Path | None, model: Path | None,
-         quiet: bool, snapshot: Path | None, history: dict[str, Any] | None = None) -> None:  # fmt: skip
+         quiet: bool, history: dict[str, Any] | None = None) -> int:  # fmt: skip
+    """The session, then its outputs; the exit code (NOTHING_TO_SCORE when no thrust was found)."""
     from formcheck.apps.live import LiveConfig, LiveSession, open_source, run
-    from formcheck.cli.analyze import print_report
+    from formcheck.apps.live.recorder import Recorder
+    from formcheck.apps.live.window import Window
     from formcheck.config import load_config
     from formcheck.pose.model import PoseEstimator
+    from formcheck.report.live_overlay import LiveView
 
     cfg = load_config(config)
     v = cfg.video
     src = open_source(camera, source, v.max_side, pace=not fast)
     speaker = _voice() if voice else None
-    win = Window(src) if window else None
+    win = Window(src, screen.fullscreen) if screen.window else None  # before the model: no display, no wait
     info = src.info
-    session = LiveSession(cfg, LiveConfig(idle_s=idle), info.width, info.height, info.name, info.fps)
+    session = LiveSession(cfg, LiveConfig(idle_s=idle), info.width, info.height, info.name, info.fps,
+                          setup_check=screen.setup_check)  # fmt: skip
+    view = LiveView(info.width) if win is not None or screen.record_overlay or screen.snapshot else None
     last: list[Any] = [None, None, None]  # frame, state, stats: for --snapshot
-    overlay: Any = None  # a LiveOverlay (formcheck.report.overlay), sized to the frames
+    said: list[Any] = [None]  # the set-up advice last printed
+    rec = Recorder(screen.record, info.fps) if screen.record is not None else None
 
     def on_frame(frame: Any, state: Any, st: Any) -> str | None:
-        nonlocal overlay
         for e in state.new:
             if not quiet:
                 _say_rep(e)
@@ -171,34 +168,49 @@ def _run(camera: int | None, source: str | None, window: bool, json_out: str | N
                 from formcheck.apps.live.voice import rep_phrase
 
                 speaker.say(rep_phrase(e.number, e.cue))
+        session.see(frame.image)  # the light, for the set-up check
+        if not quiet:
+            said[0] = _say_setup(state.setup, said[0])
         last[:] = [frame, state, st]
-        if win is None:
+        shown = st if stats else None
+        if view is not None:
+            view.remember(frame.image, state)
+        if rec is not None:
+            rec.write(frame.t, view.draw(frame.image, state, None, shown) if screen.record_overlay and view
+                      else frame.image)  # fmt: skip
+        if win is None or view is None:
             return None
-        h, w = frame.image.shape[:2]
-        if overlay is None or (overlay.width, overlay.height) != (w, h):
-            from formcheck.report.overlay import LiveOverlay
-
-            overlay = LiveOverlay(w, h, info.width)
-        img = overlay.annotate(frame.image.copy(), state, st if stats else None)
-        cmd = win.show(img)
+        cmd = win.show(view.draw(frame.image, state, win.size_for(frame.image.shape), shown))
         if cmd == "pause":
-            paused = overlay.annotate(frame.image.copy(), state, st if stats else None, paused=True)
-            cmd = win.pause(paused)
+            cmd = win.pause(lambda: view.draw(frame.image, state, win.size_for(frame.image.shape), shown, True))
         return cmd
 
-    try:
-        with PoseEstimator(model, v.num_poses, v.min_detection_confidence, v.min_tracking_confidence) as est:
-            result = run(src, est, session, on_frame)  # starts the source once the model is ready
-    finally:
-        if win is not None:
-            win.close()
-        if speaker is not None:
-            speaker.close()
-    if snapshot is not None and last[0] is not None:
-        _snapshot(snapshot, last[0], last[1], last[2], stats, info.width)
-    report = result.report()
+    with rec if rec is not None else contextlib.nullcontext():  # the recording is renamed once all is written
+        try:
+            with PoseEstimator(model, v.num_poses, v.min_detection_confidence, v.min_tracking_confidence) as est:
+                result = run(src, est, session, on_frame)  # starts the source once the model is ready
+        finally:
+            if win is not None:
+                win.close()
+            if speaker is not None:
+                speaker.close()
+        if screen.snapshot is not None and last[0] is not None and view is not None:
+            _snapshot(screen.snapshot, view.draw(last[0].image, last[1], None, last[2] if stats else None))
+        report = result.report()
+        report["live"]["setup"] = session.setup.state.to_dict() if session.setup.state is not None else None
+        _write_outputs(report, result, json_out, html, source, history, quiet, stats)
+    if rec is not None and not quiet:
+        err.print(f"recorded {escape(str(screen.record))} ({rec.frames / rec.fps:.1f} s at {rec.fps:g} fps)",
+                  soft_wrap=True)  # fmt: skip
+    return int(ExitCode.NOTHING_TO_SCORE) if report["exercise"] == "none" else 0
+
+
+def _write_outputs(report: dict[str, Any], result: Any, json_out: str | None, html: Path | None,
+                   source: str | None, history: dict[str, Any] | None, quiet: bool, stats: bool) -> None:  # fmt: skip
+    from formcheck.cli.analyze import print_report
     from formcheck.report.export import to_json, write_json
 
+    info = result.source
     if json_out == "-":
         write_stdout(to_json(report))  # UTF-8; a full disk or closed pipe: one line, exit 7
     elif json_out:
@@ -219,13 +231,7 @@ def _run(camera: int | None, source: str | None, window: bool, json_out: str | N
     if not quiet:
         print_report(report, to_stderr=json_out == "-")
     if stats:
-        s = result.stats
-        (err if json_out == "-" else out).print(
-            f"stats: {s.frames_processed} frames processed at {s.fps:.1f} fps ({s.frames_dropped} of "
-            f"{s.frames_read} dropped as stale); latency mean {s.latency_ms:.0f} ms, p95 {s.latency_p95_ms:.0f} ms"
-        )
-    if report["exercise"] == "none":
-        raise typer.Exit(int(ExitCode.NOTHING_TO_SCORE))
+        (err if json_out == "-" else out).print(result.stats_line())  # waits excluded; how far behind real time
 
 
 def _voice() -> Any:
@@ -248,15 +254,27 @@ def _say_rep(e: Any) -> None:
     err.print(f"[bold]rep {e.number}[/] at {r.top_s:.1f} s{score}{fix}", soft_wrap=True)
 
 
-def _snapshot(path: Path, frame: Any, state: Any, st: Any, stats: bool, source_width: int) -> None:
+def _say_setup(setup: Any, said: Any) -> Any:
+    """The set-up check's advice on stderr, once each time it changes; returns what was said."""
+    if setup is None or setup.verdict is None:
+        return said
+    now = (setup.phase.value, tuple(p.message for p in setup.problems))
+    if now == said:
+        return said
+    if setup.phase.value == "ok":
+        err.print("set-up OK" + (" · counting" if said is not None else ""), soft_wrap=True)
+    elif setup.phase.value in ("advising", "gave_up", "started") and now[1] != (said or ("", ()))[1]:
+        for msg in now[1]:
+            err.print(f"[yellow]set-up:[/] {escape(msg)}", soft_wrap=True)
+    return now
+
+
+def _snapshot(path: Path, img: Any) -> None:
     import cv2
 
     from formcheck.errors import OutputError
-    from formcheck.report.overlay import LiveOverlay
     from formcheck.util.atomic import atomic_path
 
-    h, w = frame.image.shape[:2]
-    img = LiveOverlay(w, h, source_width).annotate(frame.image.copy(), state, st if stats else None)
     with atomic_path(path, ".png") as tmp:
         if not cv2.imwrite(str(tmp), cv2.cvtColor(img, cv2.COLOR_RGB2BGR)):
             raise OutputError(f"cannot write {path}")

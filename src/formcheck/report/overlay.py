@@ -1,4 +1,4 @@
-"""The one overlay, for the annotated video (report/render) and the live window (cli/live).
+"""The one overlay, for the annotated video (report/render) and the live window (report/live_overlay).
 
 Drawing never computes: what is drawn (pose, angles, phase, the rep's checks and score) is
 handed in, already measured and judged. Sizes scale with the frame, so text stays readable
@@ -8,7 +8,6 @@ on a phone for landscape and portrait frames alike.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
@@ -94,41 +93,3 @@ class Overlay:
         for text in reversed(lines):
             y -= round(self.text_size * 1.4)
             put_text(scene, text, (self.margin, y), self.text_size, (255, 255, 255), True, (0, 0, 0))
-
-
-class LiveOverlay(Overlay):
-    """Draws a live session's state (apps.live.LiveState) on a frame: the last rep's card top right,
-    its fault's body parts highlighted, processing stats and the pause note at the bottom."""
-
-    def __init__(self, width: int, height: int, source_width: int) -> None:
-        super().__init__(width, height, badge_scale=2.0, badge_width=width // 2)
-        self.scale = width / (source_width or width)
-        self._card: tuple[int, BadgeCard] | None = None
-
-    def annotate(self, scene: np.ndarray, state: Any, stats: Any = None, paused: bool = False) -> np.ndarray:
-        if state.pose is not None:
-            last = state.last
-            checks = last.checks if last is not None and last.rep.full else ()
-            self.draw_pose(scene, state.pose.image[:, :2] * self.scale, checks, far_side(state.view))
-        self.draw_counter(scene, f"REPS {state.reps}", state.phase.value,
-                          after=f" · {state.partial} partial" if state.partial else "")  # fmt: skip
-        if state.last is not None:
-            card = self._card_for(state.last)
-            self.badges.annotate(scene, card, (self.width - card.width - self.margin // 2, self.margin // 2))
-        lines = []
-        if stats is not None:
-            lines.append(f"{stats.fps:.1f} fps · latency {stats.latency_ms:.0f} ms (p95 {stats.latency_p95_ms:.0f})"
-                         f" · dropped {stats.frames_dropped}")
-        if paused:
-            lines.append("PAUSED — space to resume, r to reset, q to quit")
-        self.draw_lines(scene, lines)
-        return scene
-
-    def _card_for(self, event: Any) -> BadgeCard:
-        """The last rep's verdicts, the fault that matters most on top (its cue is the one shown)."""
-        key = id(event)
-        if self._card is None or self._card[0] != key:
-            checks = sorted(event.checks, key=lambda c: c.rule != event.fault)
-            card = self.rep_card(checks, event.number, event.score, event.rep.reason if event.rep.partial else None)
-            self._card = (key, card)
-        return self._card[1]

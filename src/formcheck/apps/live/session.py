@@ -18,6 +18,7 @@ import numpy as np
 from formcheck.analysis.exercise import Exercise, classify
 from formcheck.analysis.kinematics import Kinematics, View
 from formcheck.analysis.reps import Rep
+from formcheck.analysis.setup_check import SetupCheck, SetupState, frame_luma
 from formcheck.analysis.smoothing import OneEuroFilter
 from formcheck.apps.live.online import SERIES, LiveConfig, OnlineKinematics, OnlineReps, Phase
 from formcheck.config import Config
@@ -100,17 +101,22 @@ class LiveState:
     new: tuple[RepEvent, ...]  # announced on this frame
     idle: bool
     view: View
+    setup: SetupState | None = None  # the set-up check (None before the first frame)
 
 
 class LiveSession:
     """One set, frame by frame: `update(t, sample) -> LiveState`; `finish()` -> file-mode Analysis."""
 
     def __init__(self, cfg: Config | None = None, live: LiveConfig | None = None, width: int = 0,
-                 height: int = 0, source: str = "", fps: float = 0.0) -> None:  # fmt: skip
+                 height: int = 0, source: str = "", fps: float = 0.0, setup_check: bool = True) -> None:  # fmt: skip
         self.cfg, self.live = cfg or Config(), live or LiveConfig()
         self.width, self.height, self.source, self.fps = width, height, source, fps
         self.rules = all_rules(self.cfg.rules)
         self.weights = weights_of(self.rules)
+        # The set-up check watches the first seconds beside the rep detector, which sees every
+        # frame from the first: a set that starts at once keeps its first rep. It survives a reset.
+        self.setup = SetupCheck(width, height, enabled=setup_check)
+        self._luma = math.nan  # the last frame's brightness (see), for the set-up check
         self.reset()
 
     def reset(self) -> None:
@@ -139,6 +145,12 @@ class LiveSession:
         if prev is None or not self._torso > 0:
             return False
         return bool(np.linalg.norm(centre - prev) / self._torso > self.cfg.smoothing.max_jump)
+
+    def see(self, image: np.ndarray) -> None:
+        """The frame just processed (RGB): its brightness goes into the set-up check's next update."""
+        s = self.setup.state
+        if self.setup.enabled and (s is None or not s.done):
+            self._luma = frame_luma(image)
 
     def update(self, t: float, sample: PoseSample | None, clock: Callable[[], float] | None = None) -> LiveState:
         c = self.cols
@@ -174,7 +186,21 @@ class LiveSession:
         idle = counted > 0 and self.live.idle_s > 0 and t - moved >= self.live.idle_s
         return LiveState(t=t, index=n - 1, pose=smooth, phase=self.detector.phase, hip_ext=float(k.hip_ext[-1]),
                          reps=counted, partial=len(self.events) - counted,
-                         last=self.events[-1] if self.events else None, new=new, idle=idle, view=k.view)  # fmt: skip
+                         last=self.events[-1] if self.events else None, new=new, idle=idle, view=k.view,
+                         setup=self._check_setup(t, sample, counted))  # fmt: skip
+
+    def _check_setup(self, t: float, sample: PoseSample | None, counted: int) -> SetupState | None:
+        s = self.setup.state
+        if s is not None and s.done:
+            return s
+        if counted:
+            self.setup.started(t)
+            return self.setup.state
+        nan = np.full((N_LANDMARKS, 3), np.nan)
+        luma, self._luma = self._luma, math.nan
+        if sample is None:
+            return self.setup.update(t, nan, nan, np.full(N_LANDMARKS, np.nan), luma)
+        return self.setup.update(t, sample.image, sample.world, sample.visibility, luma)
 
     def kinematics(self) -> Kinematics:
         """The online measures of every frame so far (what the detector and the rules see)."""
@@ -200,6 +226,9 @@ class LiveSession:
         """The file-mode analysis of everything recorded since the last reset (None if nothing)."""
         if self.cols.n == 0:
             return None
+        self.setup.close(float(self.cols["t"][-1]))
+        if self.setup.state is not None:
+            warnings = self.setup.state.warnings() + warnings
         k = self.kinematics()
         self.events += [self._announce(r, k, float(k.t[-1])) for r in self.detector.flush(k)]
         a = analyze_track(self.track(), self.cfg)
