@@ -299,3 +299,9 @@ def test_progress_on_a_pipe_names_the_stage(capsys):
             tick(done, 4000)
     lines = capsys.readouterr().err.splitlines()
     assert lines == [f"formcheck: annotated video… {n}/4000 frames" for n in (0, 1000, 2000, 3000)]
+
+
+def test_a_missing_video_is_named_as_the_usage_line_names_it():
+    r = run()
+    assert r.exit_code == ExitCode.USAGE
+    assert "[OPTIONS] VIDEO" in r.output and "Missing argument 'VIDEO'" in r.output

@@ -34,8 +34,11 @@ class Command(TyperCommand):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for p in self.params:
-            if p.metavar is None and p.param_type_name == "option" and not getattr(p, "is_flag", False) \
-                    and not getattr(p, "count", False):
+            if p.metavar is not None:
+                continue
+            if p.param_type_name == "argument":  # also in errors: "Missing argument 'VIDEO'"
+                p.metavar = (p.name or "").upper()
+            elif p.param_type_name == "option" and not getattr(p, "is_flag", False) and not getattr(p, "count", False):
                 p.metavar = value_word(p)
 
     @staticmethod
