@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO ?= samples/glute_bridge_BE-PROJECTS2018_GroupNo23.npz
 
-.PHONY: demo test lint install install-dev browser clean
+.PHONY: demo test lint install install-dev browser xvfb clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +34,19 @@ browser:
 	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium not found: the browser test will be skipped"; fi; }
 
-## make test: install dev extras (and chromium), lint, run the whole suite
-test: install-dev browser lint
-	$(BIN)/python -m pytest -q
+# The live window test opens the window on a virtual X screen (Debian's Xvfb).
+xvfb:
+	@command -v Xvfb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's Xvfb for the live window test"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb >/dev/null; \
+	  else echo "Xvfb not found: the live window test will be skipped"; fi; }
+
+## make test: install dev extras (and chromium, Xvfb), lint, run the whole suite: two workers (pytest-xdist,
+## each dev clip's tests on one worker), then the timing-sensitive tests alone (marker `serial`)
+test: install-dev browser xvfb lint
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not serial"
+	$(BIN)/python -m pytest -q -m serial
 
 ## make lint: ruff, mypy on src/ ([tool.mypy] in pyproject.toml), the layer check (imports only go down: docs/architecture.md)
 lint: install-dev

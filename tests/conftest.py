@@ -31,27 +31,56 @@ def samples_dir() -> Path:
     return require_samples()
 
 
+def _shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every pytest-xdist worker of this run sees (the workers' own base temps share a parent)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def dev_track(tmp_path_factory: pytest.TempPathFactory):
     """dev_track(file_name, model_hz=0) -> PoseTrack, running the pose model once per video and
-    rate per session (model_hz as `[video] model_hz`: 0 every frame, FAST_HZ for --fast)."""
+    rate per test run (model_hz as `[video] model_hz`: 0 every frame, FAST_HZ for --fast).
+
+    Under pytest-xdist (`make test` runs two workers) the tracks are shared through files, one
+    lock per track: the worker that asks first tracks, the other waits and loads it.
+    """
     import dataclasses
+    import fcntl
 
     from formcheck.config import Config
     from formcheck.pipeline.analyze import track_video
     from formcheck.pose.track import PoseTrack
 
-    cache = tmp_path_factory.mktemp("tracks")
-    made: dict[tuple[str, float], Path] = {}
+    cache = _shared_tmp(tmp_path_factory) / "dev-tracks"
+    cache.mkdir(exist_ok=True)
 
     def get(name: str, model_hz: float = 0.0) -> PoseTrack:
         folder = require_samples()
-        if (name, model_hz) not in made:
-            cfg = Config()
-            cfg = dataclasses.replace(cfg, video=dataclasses.replace(cfg.video, model_hz=model_hz))
-            track = track_video(folder / name, cfg)
-            made[name, model_hz] = cache / f"{Path(name).stem}.{model_hz:g}.npz"
-            track.save(made[name, model_hz])
-        return PoseTrack.load(made[name, model_hz])
+        path = cache / f"{Path(name).stem}.{model_hz:g}.npz"
+        with open(path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not path.is_file():
+                cfg = Config()
+                cfg = dataclasses.replace(cfg, video=dataclasses.replace(cfg.video, model_hz=model_hz))
+                tmp = path.with_suffix(".part.npz")
+                track_video(folder / name, cfg).save(tmp)
+                tmp.replace(path)
+        return PoseTrack.load(path)
 
     return get
+
+
+# Timing-sensitive tests (a paced clock, a deadline, a busy-machine check) run on their own after
+# the parallel part of `make test`, so the other worker's load cannot fail them.
+SERIAL_FILES = ("test_live.py", "test_live_streams.py", "test_live_window.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the timing-sensitive tests `serial`; keep each dev clip's tests on one xdist worker."""
+    for item in items:
+        if item.path.name in SERIAL_FILES:
+            item.add_marker(pytest.mark.serial)
+        label = getattr(getattr(item, "callspec", None), "params", {}).get("label")
+        if isinstance(label, dict) and "file" in label:
+            item.add_marker(pytest.mark.xdist_group(label["file"]))
