@@ -305,3 +305,18 @@ def test_a_missing_video_is_named_as_the_usage_line_names_it():
     r = run()
     assert r.exit_code == ExitCode.USAGE
     assert "[OPTIONS] VIDEO" in r.output and "Missing argument 'VIDEO'" in r.output
+
+
+@pytest.mark.parametrize("width", [50, 80])
+def test_history_table_is_one_line_per_set(monkeypatch, capsys, width: int):
+    from formcheck.cli import common
+    from formcheck.cli.history import print_sets
+
+    sets = [{"id": i, "recorded_at": "2026-12-02T10:00:00", "lifter": "Ana Maria", "exercise": "glute_bridge",
+             "reps": 7, "mean_score": 91.0, "load_kg": 60.0, "focus_title": "Vertical shins at the top"}
+            for i in range(1, 4)]
+    monkeypatch.setattr(common.out, "_width", width)
+    print_sets(sets)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 + len(sets) and all(len(x) <= width for x in lines), "\n".join(lines)
+    assert ("date" in lines[0]) == (width >= 80) and "focus" in lines[0] and "Ana Maria" in lines[2]

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from formcheck.cli.app import App
 from formcheck.cli.common import ConfigOption, DebugOption, err, escape, out, user_errors
+from formcheck.cli.terminal_report import one_line_table
 from formcheck.errors import ExitCode, FormcheckError
 from formcheck.util.text import plural
 
@@ -90,15 +91,13 @@ def print_sets(sets: list[dict[str, Any]]) -> None:
     if not sets:
         out.print("No sets in the history yet: `formcheck VIDEO --lifter NAME` saves one.")
         return
-    table = Table()
-    for col, just in (("id", "right"), ("date", "left"), ("lifter", "left"), ("exercise", "left"), ("reps", "right"),
-                      ("score", "right"), ("focus cue", "left"), ("load", "right")):
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
-    for s in sets:
-        table.add_row(str(s["id"]), s["recorded_at"][:10], escape(s["lifter"]), s["exercise"].replace("_", " "),
-                      str(s["reps"]), _fmt(s["mean_score"]), escape(s["focus_title"] or "–"),
-                      "–" if s["load_kg"] is None else f"{s['load_kg']:g} kg")
-    out.print(table)
+    head = ["id", "date", "lifter", "exercise", "reps", "score", "load"]
+    rows = [[str(s["id"]), s["recorded_at"][:10], escape(s["lifter"]), s["exercise"].replace("_", " "),
+             str(s["reps"]), _fmt(s["mean_score"]), "–" if s["load_kg"] is None else f"{s['load_kg']:g} kg"]
+            for s in sets]
+    focus = [escape(s["focus_title"] or "–") for s in sets]
+    out.print(one_line_table(head, rows, out.width, "focus", lambda _room: focus, left=("date", "lifter", "exercise"),
+                             optional=("load", "date", "exercise")))
 
 
 @app.command("set", help="One set: its reps and the fatigue line (ascent, descent and ROM across the reps).")
@@ -117,7 +116,7 @@ def show_set(set_id: Annotated[int, typer.Argument(metavar="ID")], db: DbOption 
     if s["note"]:
         out.print(f"note: {escape(s['note'])}", soft_wrap=True)
     print_report(s["report"])
-    out.print(escape(views.fatigue_line(s["report"])), soft_wrap=True)
+    out.print(escape(views.fatigue_line(s["report"])))
 
 
 @app.command("lifters", help="Every lifter, with how many sets and when the first and last were recorded.")

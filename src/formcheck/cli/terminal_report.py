@@ -6,6 +6,7 @@ JSON reports. Columns are dropped as the terminal narrows, never wrapped.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from rich import box
@@ -20,7 +21,8 @@ SEVERITY = {"fail": 2, "warn": 1}
 # fault's measured value; below NARROW_COLS only rep, score and fault.
 WIDE_COLS = 110
 NARROW_COLS = 60
-COLUMN_GAP = 3  # characters between two columns of the table (padding and the blank rule)
+COLUMN_GAP = 2  # characters between two columns of a table (its padding, collapsed, and the blank rule)
+MIN_ROOM = 16  # characters the last column (the fault, the focus) should have at least
 
 
 def _fmt(x: float | None, spec: str = ".1f", suffix: str = "") -> str:
@@ -58,6 +60,33 @@ def _fix_cell(rep: dict[str, Any], wide: bool, room: int) -> str:
     return cell
 
 
+def one_line_table(head: Sequence[str], rows: Sequence[Sequence[str]], width: int, last: str,
+                   fill: Callable[[int], Sequence[str]], *, left: Collection[str] = (), optional: Sequence[str] = (),
+                   styles: Sequence[str | None] | None = None) -> Table:
+    """Rows of one line each in `width` columns: the `head` columns as wide as their widest cell
+    (right-aligned unless named in `left`), then `last`, its cells `fill(room)` for the room left
+    and cut with an ellipsis if they are longer. The `optional` columns are dropped, in that order,
+    while `last` would have less than MIN_ROOM."""
+    keep = list(range(len(head)))
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+
+    def room() -> int:
+        return width - sum(widths[i] for i in keep) - COLUMN_GAP * len(keep)
+
+    for name in optional:
+        if room() >= MIN_ROOM:
+            break
+        keep.remove(list(head).index(name))
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
+    for i in keep:
+        table.add_column(head[i], justify="left" if head[i] in left else "right", no_wrap=True, min_width=widths[i])
+    left_over = max(len(last), room())
+    table.add_column(last, no_wrap=True, overflow="ellipsis", max_width=left_over)
+    for j, (row, cell) in enumerate(zip(rows, fill(left_over), strict=True)):
+        table.add_row(*(row[i] for i in keep), cell, style=styles[j] if styles else None)
+    return table
+
+
 def rep_table(report: dict[str, Any], width: int) -> Table:
     """The reps, one line each, in `width` columns: the numbers as they are, the fault in the rest."""
     wide, narrow = width >= WIDE_COLS, width < NARROW_COLS
@@ -71,16 +100,10 @@ def rep_table(report: dict[str, Any], width: int) -> Table:
     if not narrow:
         cols += [("hold", lambda r: _fmt(r["hold_s"], ".1f", "s")), ("ROM", lambda r: _fmt(r["rom"], ".0f", "°"))]
     cols.append(("score", lambda r: _fmt(r["score"], ".0f")))
-    rows = [[cell(r) for _, cell in cols] for r in report["reps"]]
-    widths = [max(len(name), *(len(row[i]) for row in rows)) for i, (name, _) in enumerate(cols)]
-    room = max(len("to fix"), width - sum(widths) - COLUMN_GAP * len(cols))  # what is left for the fault
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    for (name, _), w in zip(cols, widths, strict=True):
-        table.add_column(name, justify="right", no_wrap=True, min_width=w)
-    table.add_column("to fix", no_wrap=True, overflow="ellipsis", max_width=room)
-    for r, row in zip(report["reps"], rows, strict=True):
-        table.add_row(*row, _fix_cell(r, wide, room), style="dim" if r["partial"] else None)
-    return table
+    reps = report["reps"]
+    return one_line_table([name for name, _ in cols], [[cell(r) for _, cell in cols] for r in reps], width, "to fix",
+                          lambda room: [_fix_cell(r, wide, room) for r in reps],
+                          styles=["dim" if r["partial"] else None for r in reps])
 
 
 def print_report(report: dict[str, Any], to_stderr: bool = False) -> None:
