@@ -236,7 +236,7 @@ def test_sigterm_mid_run_removes_every_output_it_wrote(tmp_path: Path, monkeypat
     (tmp_path / "in").mkdir()
     video = corpus.write_video(tmp_path / "in" / "room.mp4", corpus.solid_frames(10))
 
-    def killed(_video, _analysis, out: Path) -> None:
+    def killed(_video, _analysis, out: Path, **_kw) -> None:
         from formcheck.util.atomic import atomic_path
 
         with atomic_path(out) as tmp:

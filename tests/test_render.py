@@ -280,9 +280,20 @@ def test_clips_and_the_video_in_one_pass(tmp_path, monkeypatch):
     real = render.ClipOverlay.annotate
     monkeypatch.setattr(render.ClipOverlay, "annotate",
                         lambda self, scene, i, s: drawn.append(i) or real(self, scene, i, s))
-    paths = render.render_videos(src, vb.analysis(40), tmp_path / "a.mp4", tmp_path / "clips")
+    told = []
+    paths = render.render_videos(src, vb.analysis(40), tmp_path / "a.mp4", tmp_path / "clips",
+                                 progress=lambda done, total: told.append((done, total)))
     assert drawn == list(range(40)) and [p.name for p in paths] == ["rep01.mp4", "rep02.mp4"]
     assert opened(tmp_path / "a.mp4")[0] == 40 and opened(paths[1])[0] == 40 - 15  # the video ends in the margin
+    assert told == [(i, 40) for i in range(41)]  # the total known from the start
+
+
+def test_clips_alone_stop_decoding_after_the_last_clip(tmp_path):
+    src = vb.video(tmp_path / "in.mp4", 80)
+    told = []
+    render.write_clips(src, vb.analysis(80, reps=(vb.rep(2, 10, 18),)), tmp_path / "clips",
+                       progress=lambda done, total: told.append((done, total)))
+    assert told[-1] == (45, 45)  # frames 0-44: rep 1 ends at 18, its card 1.75 s (26 frames) later
 
 
 def test_clips_are_webm_where_ffmpeg_has_no_h264(tmp_path, monkeypatch):

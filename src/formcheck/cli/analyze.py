@@ -159,11 +159,10 @@ def _visuals(
 
     if clips is not None:  # the clips and the whole video in one pass over the frames
         progress.stage("annotated video and clips" if annotate is not None else "clips")
-        render.render_videos(video, analysis, annotate, clips)
-
+        render.render_videos(video, analysis, annotate, clips, progress=progress)
     elif annotate is not None:
         progress.stage("annotated video")
-        render.annotate_video(video, analysis, annotate)
+        render.annotate_video(video, analysis, annotate, progress=progress)
     if keyframes is not None:
         progress.stage("key frames")
         render.write_keyframes(video, analysis, keyframes)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -48,6 +48,7 @@ CLIP_BEFORE_S = 0.5  # a per-rep clip starts this long before the rep
 CLIP_AFTER_S = BADGE_S  # and ends this long after it: its card is shown in full
 UNIFORM_S = 0.001  # frame intervals this close to each other are a constant rate
 Box = tuple[int, int, int, int]  # x, y, width, height
+Progress = Callable[[int, int], None]  # (frames done, frames in all)
 
 
 @dataclass(frozen=True)
@@ -230,19 +231,22 @@ def clip_windows(a: Analysis) -> list[tuple[int, int, int]]:
     return out
 
 
-def annotate_video(video: Path, analysis: Analysis, out: Path, *, badge_s: float = BADGE_S) -> None:
+def annotate_video(video: Path, analysis: Analysis, out: Path, *, badge_s: float = BADGE_S,
+                   progress: Progress | None = None) -> None:
     """The original video, every frame at its size and rate, with the overlay drawn on it."""
-    render_videos(video, analysis, out, None, badge_s=badge_s)
+    render_videos(video, analysis, out, None, badge_s=badge_s, progress=progress)
 
 
-def write_clips(video: Path, analysis: Analysis, out_dir: Path, *, badge_s: float = BADGE_S) -> list[Path]:
+def write_clips(video: Path, analysis: Analysis, out_dir: Path, *, badge_s: float = BADGE_S,
+                progress: Progress | None = None) -> list[Path]:
     """repNN.mp4 per rep (.webm where this ffmpeg has no H.264 encoder), each written atomically."""
-    return render_videos(video, analysis, None, out_dir, badge_s=badge_s)
+    return render_videos(video, analysis, None, out_dir, badge_s=badge_s, progress=progress)
 
 
 def render_videos(video: Path, analysis: Analysis, out: Path | None, clips: Path | None, *,
-                  badge_s: float = BADGE_S) -> list[Path]:
-    """The annotated video and/or one clip per rep, drawn in one pass over the frames; the clips written."""
+                  badge_s: float = BADGE_S, progress: Progress | None = None) -> list[Path]:
+    """The annotated video and/or one clip per rep, drawn in one pass over the frames; the clips written.
+    `progress(done, total)` hears of each frame drawn."""
     info = probe(video)
     states = timeline(analysis, badge_s)
     fps = _fps(analysis, info.fps)
@@ -256,12 +260,17 @@ def render_videos(video: Path, analysis: Analysis, out: Path | None, clips: Path
         whole = stack.enter_context(encode.VideoSink(out, *size, fps, times=times)) if out is not None else None
         open_clips: dict[int, tuple[encode.VideoSink, contextlib.ExitStack]] = {}
         last = max((w[2] for w in windows), default=-1)
+        total = info.frame_count if whole is not None or not info.frame_count else min(info.frame_count, last + 1)
+        if progress is not None:
+            progress(0, total)
         with contextlib.closing(iter_frames(video, prefetch=2)) as stream:  # type: ignore[type-var]  # a generator
             for f in stream:
                 img = _fit(f.image, *size)
                 overlay.annotate(img, f.index, states[f.index] if f.index < len(states) else None)
                 if whole is not None:
                     whole.write(img)
+                if progress is not None:
+                    progress(f.index + 1, total)
                 for j, first, end in windows:
                     if f.index == first:
                         clip_t = None if times is None else times[first : end + 1] - times[first]
