@@ -15,7 +15,9 @@ import signal
 import subprocess
 import sys
 import time
+from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
@@ -23,6 +25,7 @@ from typer.testing import CliRunner
 from formcheck.apps.batch import runner as batch
 from formcheck.apps.batch.runner import STATE_DIR, Job, Settings, discover, make_jobs, run_batch, run_job
 from formcheck.cli.batch import app
+from formcheck.config import load_config
 from formcheck.errors import ExitCode, FormcheckError, InputNotFound, OutputError
 from formcheck.pipeline.analyze import analyze_path
 from formcheck.report.export import build, to_json
@@ -31,6 +34,7 @@ SHIPPED = Path(__file__).resolve().parents[1] / "samples"
 GOOD = "glute_bridge_BE-PROJECTS2018_GroupNo23.npz"
 OTHER = "glute_bridge_isaiahwong_Wong-Fit.npz"
 NOTHING = "not_a_thrust_dead_bug_lenagalanova8.npz"
+SHORT = "synthetic_glute_bridge_anvoxfit.npz"  # 97 frames, one rep
 TEMP = re.compile(r"^\..+\.[a-z0-9_]{8}\.[A-Za-z0-9]+$")
 
 
@@ -420,3 +424,129 @@ def test_batch_over_dev_videos_and_broken_files(samples_dir: Path, tmp_path: Pat
     assert rows["empty"]["status"] == rows["renamed_text"]["status"] == "error"
     assert rows["truncated"]["status"] in ("ok", "nothing_to_score", "error")  # recorded either way
     assert not temp_files(out)
+
+
+# ---- re-rendering from the cached pose tracks ------------------------------------------------
+
+
+def inline(jobs, s, fn, on_done, *, workers, address=None):  # an engine in this process: fakes reach it
+    for job in jobs:
+        on_done(fn(job, s))
+
+
+@pytest.fixture
+def fake_model(monkeypatch: pytest.MonkeyPatch):
+    """Tracking a video returns the shipped track of its name; `calls` counts model runs. With
+    `fake_model.off()`, running the model (or even loading it) fails the test's file."""
+    from formcheck.apps.batch import engines
+    from formcheck.pipeline import analyze as pipeline
+    from formcheck.pose import model
+    from formcheck.pose.track import PoseTrack
+
+    monkeypatch.setitem(engines.ENGINES, "inline", inline)
+    calls: list[str] = []
+
+    def track_video(path, cfg, model_path=None, progress=None):
+        calls.append(Path(path).name)
+        return PoseTrack.load(sample(Path(path).stem + ".npz"))
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the pose model ran")
+
+    def off() -> None:
+        monkeypatch.setattr(pipeline, "track_video", no_model)
+        monkeypatch.setattr(model, "PoseEstimator", no_model)
+
+    monkeypatch.setattr(pipeline, "track_video", track_video)
+    return SimpleNamespace(calls=calls, off=off)
+
+
+class Page(HTMLParser):
+    """Tags with their attributes, and the text, as a browser reads them."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    def named(self, tag: str) -> list[dict[str, str | None]]:
+        return [a for t, a in self.tags if t == tag]
+
+    def classed(self, cls: str, tag: str) -> list[dict[str, str | None]]:
+        return [a for t, a in self.tags if t == tag and cls in (a.get("class") or "").split()]
+
+
+def videos_of(src: Path, *names: str) -> None:
+    """A tiny video (160x90) per shipped track, with as many frames at the same rate."""
+    import visual_builders as vb
+    from formcheck.pose.track import PoseTrack
+
+    src.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        track = PoseTrack.load(sample(name))
+        vb.video(src / f"{name[:-4]}.mp4", len(track), 160, 90, track.fps)
+
+
+def test_new_outputs_on_a_finished_batch_render_from_the_cached_tracks(tmp_path: Path, fake_model) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    videos_of(src, SHORT)
+    first = run_batch([src], Settings.create(out, html=True), engine="inline")
+    assert [(r.status, r.from_cache) for r in first.records] == [("ok", False)]
+    assert fake_model.calls == [f"{SHORT[:-4]}.mp4"]  # the model ran once, and its track was kept
+    assert (out / STATE_DIR / "tracks" / f"{SHORT[:-4]}.npz").is_file()
+    report = (out / f"{SHORT[:-4]}.json").read_text()
+
+    fake_model.off()  # from here on, running or loading the model fails the file
+    result = CliRunner().invoke(app, [str(src), "--out", str(out), "--engine", "inline", "--html", "--annotate"])
+    assert result.exit_code == ExitCode.OK, result.output
+    row = summary(out)[SHORT[:-4]]
+    assert row["status"] == "ok" and row["reused"] == "false"  # other settings: redone, from the cache
+    assert (out / f"{SHORT[:-4]}.mp4").stat().st_size > 0
+    assert (out / f"{SHORT[:-4]}.json").read_text() == report  # the same result, byte for byte
+    page = (out / f"{SHORT[:-4]}.html").read_text(encoding="utf-8")
+    assert f'<video id="set-video" controls playsinline preload="metadata" src="{SHORT[:-4]}.mp4">' in page
+    assert "from the cached pose track" in result.output
+
+    thresholds = tmp_path / "strict.toml"
+    thresholds.write_text("[rules.full_lockout]\npass_min_deg = 179.0\nfail_below_deg = 178.0\n")
+    stricter = run_batch([src], Settings.create(out, load_config(thresholds)), engine="inline")
+    assert [(r.status, r.from_cache) for r in stricter.records] == [("ok", True)]  # thresholds: no re-tracking
+    assert (out / f"{SHORT[:-4]}.json").read_text() != report
+
+    with (src / f"{SHORT[:-4]}.mp4").open("ab") as fh:
+        fh.write(b"\0")  # other content: the cached track is not its track
+    changed = run_batch([src], Settings.create(out), engine="inline")
+    assert changed.records[0].status == "error" and "the pose model ran" in changed.records[0].message
+
+
+def test_the_index_shows_each_sets_frame_score_focus_and_the_faults_that_recur(tmp_path: Path, fake_model) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    sets = (SHORT, "single_leg_glute_bridge_Prakhar_FitnessTransformer.npz",
+            "synthetic_hip_thrust_bobitosm_plateforme-coach.npz")
+    videos_of(src, *sets)
+    shutil.copy(sample(NOTHING), src / NOTHING)
+    result = run_batch([src], Settings.create(out), engine="inline")
+    recs = {r.name: r for r in result.records}
+    assert [recs[n[:-4]].status for n in sets] == ["ok"] * 3
+    page = Page((out / "index.html").read_text(encoding="utf-8"))
+    cards = page.classed("set", "article")
+    assert len(cards) == 4
+    assert len([i for i in page.named("img") if (i["src"] or "").startswith("data:image/jpeg;base64,")]) == 3
+    text = " ".join("".join(page.text).split())
+    for words in ("Glute bridge · 1 rep", "Single leg glute bridge · 1 rep", "Hip thrust · 2 reps",
+                  "No hip thrust or glute bridge found", "Pause and squeeze at the top: 2 of 3 sets"):
+        assert words in text
+    assert "glute_bridge ·" not in text and "none" not in text.split()  # ids are not words
+    for n in sets:
+        rec = recs[n[:-4]]
+        assert rec.focus_cue and f"Focus: {rec.focus_title} — {rec.focus_cue}" in text
+        assert f"{rec.mean_score:.0f} / 100" in text
+    assert "Neutral neck:" not in text  # on one set only: not recurring

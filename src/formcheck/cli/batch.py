@@ -153,4 +153,5 @@ def _describe(rec: Any) -> str:
     if rec.status == "nothing_to_score":
         return rec.message or "no hip thrust or glute bridge found"
     score = "" if rec.mean_score is None else f", mean score {rec.mean_score:.0f}"
-    return f"{rec.exercise.replace('_', ' ')}, {rec.reps} reps{score}"
+    cached = " (from the cached pose track)" if rec.from_cache else ""
+    return f"{rec.exercise.replace('_', ' ')}, {rec.reps} reps{score}{cached}"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from formcheck import __version__
 from formcheck.apps.batch.inputs import STATE_DIR, Job, sha256_file
+from formcheck.apps.batch.tracks import track_settings_key
 from formcheck.config import Config
 from formcheck.errors import ExitCode, FormcheckError
 
@@ -39,6 +40,9 @@ class Settings:
     lifter: str | None = None  # every set's lifter; with lifter_from_folder, the fallback
     lifter_from_folder: bool = False  # each input's parent folder name is its lifter
     db: Path | None = None  # the history database (absolute); None with neither lifter option = no recording
+    # What a pose track depends on (the [video] config, the model, the version: batch_tracks): a
+    # rerun under other outputs or thresholds re-renders from the cached track, without the model.
+    track_key: str = ""
 
     @property
     def records_history(self) -> bool:
@@ -67,7 +71,7 @@ class Settings:
             db = Path(os.path.abspath(Path(db).expanduser() if db is not None else default_path()))
         return cls(Path(out), config, model, csv, html, annotate, key,
                    None if config_file is None else Path(config_file), lifter, lifter_from_folder,
-                   None if db is None else Path(db))
+                   None if db is None else Path(db), track_settings_key(config, model_id))
 
     @property
     def temp_dir(self) -> Path:
@@ -107,6 +111,12 @@ class Record:
     reused: bool = False  # complete from an earlier run, skipped this time
     detail: str = ""  # traceback of an internal error, for --debug
     owned: tuple[tuple[str, str], ...] = ()  # (output, sha256 of what the batch wrote there): see Ledger
+    # For index.html: the set's focus, the faults of its counted reps (rule titles), a small key frame.
+    focus_title: str = ""
+    focus_cue: str = ""
+    faults: tuple[str, ...] = ()
+    thumb: str = ""  # data URL of a small JPEG: the top of the best rep (the first if none is scored)
+    from_cache: bool = False  # scored from the cached pose track: the model did not run this time
 
     @property
     def failed(self) -> bool:

@@ -11,7 +11,9 @@ A result counts as complete only once its record is written (last, atomically) w
 and names the sha256 of the input and the settings key; a rerun skips exactly those, so a kill
 at any moment costs at most the files in flight. The per-file function is the same for every
 engine (`batch_engines`: local processes or Ray tasks), so their reports are identical. Inputs
-and names: `batch_inputs`; summary.csv and index.html: `batch_summary`.
+and names: `batch_inputs`; summary.csv and index.html: `batch_summary`; one file's analysis and
+outputs: `files`, from the pose track cached in STATE_DIR/tracks when there is one (`tracks`: new
+outputs or thresholds on a finished batch never re-run the model).
 
 Delete policy: the batch writes only into a folder that is new, empty or made by a batch
 (`check_out`), and it replaces or deletes a file there only while the file's content is one it
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from formcheck.apps.batch.engines import get_engine
+from formcheck.apps.batch.files import analyse, faults_of, planned, write_outputs
 from formcheck.apps.batch.inputs import (
     STATE_DIR,
     TRACK_EXTS,
@@ -60,7 +63,6 @@ DONE = frozenset({"ok", "nothing_to_score"})
 
 def run_job(job: Job, s: Settings) -> Record:
     """Score one input and write its outputs, then its record; never raises for the file's faults."""
-    from formcheck.pipeline.analyze import analyze_path
     from formcheck.report.export import build
 
     t0 = time.perf_counter()
@@ -70,20 +72,23 @@ def run_job(job: Job, s: Settings) -> Record:
     try:
         ledger.check(planned(job, s))  # a file of someone else's in the way: fail now, before any work
         digest = sha256_file(job.path)
-        analysis = analyze_path(job.path, s.config, s.model)
+        analysis, cached = analyse(job, s, digest)
         report = build(analysis)
         with staged(ledger.stage()):
-            outputs, notes = _write_outputs(job, s, analysis, report)
+            outputs, notes, thumb = write_outputs(job, s, analysis, report)
         ledger.discard(keep=outputs)  # this name's own outputs from other settings (a CSV no longer asked for)
         ledger.settle(outputs)
         unsaved = _to_history(job, s, report, digest, analysis) if s.records_history else []
         nothing = report["exercise"] == "none"
+        summary = report["summary"]
         rec = Record(
             **base, status="nothing_to_score" if nothing else "ok",
             code=int(ExitCode.NOTHING_TO_SCORE if nothing else ExitCode.OK),
             message="; ".join([*report["warnings"], *notes]), sha256=digest, outputs=tuple(outputs),
-            exercise=report["exercise"], reps=report["summary"]["reps"],
-            mean_score=report["summary"]["mean_score"], frames=report["frames"], owned=ledger.pairs(),
+            exercise=report["exercise"], reps=summary["reps"],
+            mean_score=summary["mean_score"], frames=report["frames"], owned=ledger.pairs(),
+            focus_title=(summary["most_frequent_fault"] or {}).get("title", "") if summary["focus_cue"] else "",
+            focus_cue=summary["focus_cue"] or "", faults=faults_of(report), thumb=thumb, from_cache=cached,
         )
         _write_record(s, rec)  # without the history note: a rerun saves the set again (it is reused)
         return dataclasses.replace(rec, message="; ".join(m for m in (rec.message, *unsaved) if m),
@@ -96,43 +101,6 @@ def run_job(job: Job, s: Settings) -> Record:
     with contextlib.suppress(OSError, FormcheckError):
         _forget(job, s, ledger)  # what is there describes other content or settings
     return dataclasses.replace(rec, seconds=round(time.perf_counter() - t0, 3))
-
-
-def planned(job: Job, s: Settings) -> list[str]:
-    """The outputs `run_job` writes for `job`, relative to the output folder."""
-    from formcheck.pose.track import is_track_file
-
-    exts = [".json", *[e for flag, e in ((s.csv, ".csv"), (s.html, ".html")) if flag]]
-    if s.annotate and not is_track_file(job.path):
-        exts.append(".mp4")
-    return [f"{job.name}{e}" for e in exts]
-
-
-def _write_outputs(job: Job, s: Settings, analysis: Any, report: dict[str, Any]) -> tuple[list[str], list[str]]:
-    from formcheck.pose.track import is_track_file
-    from formcheck.report.export import write_csv, write_json
-
-    stem = s.out / job.name
-    outputs, notes = [f"{job.name}.json"], []
-    write_json(report, f"{stem}.json")
-    if s.csv:
-        write_csv(report, f"{stem}.csv")
-        outputs.append(f"{job.name}.csv")
-    video = None if is_track_file(job.path) else job.path
-    if s.html:
-        from formcheck.report import html_page as html_report
-
-        html_report.write_html(analysis, report, Path(f"{stem}.html"), video)
-        outputs.append(f"{job.name}.html")
-    if s.annotate:
-        if video is None:
-            notes.append("no annotated video: the input is a pose track, not a video")
-        else:
-            from formcheck.report import render
-
-            render.annotate_video(video, analysis, Path(f"{stem}.mp4"))
-            outputs.append(f"{job.name}.mp4")
-    return outputs, notes
 
 
 def _lifter_of(job: Job, s: Settings) -> str | None:
