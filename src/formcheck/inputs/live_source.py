@@ -112,9 +112,10 @@ class LatestFrameSource:
         with self._cond:
             self._stop = True
             self._cond.notify_all()
-            stalled = self._waiting_since is not None and self.lost is not None
-        # A stalled read returns at its own timeout and releases the capture then: don't wait for it.
-        self._thread.join(timeout=0.2 if stalled else 5.0)
+            blocked = self._waiting_since is not None and self.live
+        # A live source's read returns at its next frame or its own timeout (a stopped sender) and
+        # the grabber releases the capture then: the set does not wait for it.
+        self._thread.join(timeout=0.2 if blocked else 5.0)
 
     @property
     def live(self) -> bool:
@@ -327,4 +328,5 @@ def open_source(camera: int | None, source: str | None, max_side: int | None, pa
     fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
     info = SourceInfo(what, w, h, fps if 0 < fps < 1000 else 0.0, 0, "camera" if source is None else "stream")
     capture = Capture(cap, max_side, what)
+    capture.clock(_pts_s(cap), time.monotonic())  # time 0: the first frame (read only to open the source)
     return LatestFrameSource(iter(capture), info, pace=True, stream_clock=capture.clock).drain()

@@ -51,6 +51,7 @@ class LiveStats:
     behind_p95_s: float = 0.0
     behind_max_s: float = 0.0
     waited_s: float = 0.0  # time without frames to process (stalls, pauses), left out of fps
+    latency_p50_ms: float = 0.0
 
 
 @dataclass
@@ -76,8 +77,10 @@ class _Meter:
 
     def stats(self, src: LatestFrameSource, final: bool = False) -> LiveStats:
         d, lat, behind = self.done, self.lat, self.behind
+        waited = self.waited
         if final:
             fps = (len(lat) - 1) / self.active if self.active > 0 else 0.0
+            waited += time.monotonic() - d[-1] if d else 0.0  # after the last frame: the watchdog's or idle's wait
         else:
             lat, behind = lat[-RECENT:], behind[-RECENT:]
             gaps = [g for g in np.diff(np.asarray(d)) if g <= WAIT_GAP_S]
@@ -86,7 +89,7 @@ class _Meter:
         b = np.asarray(behind) if behind else np.zeros(1)
         return LiveStats(src.frames_read, len(self.lat), src.frames_dropped, fps, float(ms.mean()),
                          float(np.percentile(ms, 95)), float(b.mean()), float(np.percentile(b, 95)), float(b.max()),
-                         self.waited)  # fmt: skip
+                         waited, float(np.percentile(ms, 50)))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -135,8 +138,10 @@ class LiveResult:
             "frames_dropped": s.frames_dropped,
             "processing_fps": round(s.fps, 2),
             "latency_ms_mean": round(s.latency_ms, 1),
+            "latency_ms_p50": round(s.latency_p50_ms, 1),
             "latency_ms_p95": round(s.latency_p95_ms, 1),
             "timing": self.timing,
+            "started_s": round(float(self.analysis.track.t[0]), 3),  # stream time of the set's first frame
             "behind_s_mean": round(s.behind_s, 3) if self.timed else None,
             "behind_s_p95": round(s.behind_p95_s, 3) if self.timed else None,
             "behind_s_max": round(s.behind_max_s, 3) if self.timed else None,
