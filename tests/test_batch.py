@@ -550,3 +550,26 @@ def test_the_index_shows_each_sets_frame_score_focus_and_the_faults_that_recur(t
         assert rec.focus_cue and f"Focus: {rec.focus_title} — {rec.focus_cue}" in text
         assert f"{rec.mean_score:.0f} / 100" in text
     assert "Neutral neck:" not in text  # on one set only: not recurring
+
+
+def test_the_track_cache_keeps_full_precision_and_a_stale_or_damaged_file_is_a_miss(tmp_path: Path) -> None:
+    import dataclasses
+
+    import numpy as np
+
+    from formcheck.apps.batch.tracks import cache_path, load_cached, save_cached
+    from formcheck.pose.track import PoseTrack
+
+    shipped = PoseTrack.load(sample(SHORT))
+    track = dataclasses.replace(shipped, image=shipped.image + 1e-9)  # not a float32 value: kept exactly
+    save_cached(tmp_path, "week1/clip", "key-1", track)
+    got = load_cached(tmp_path, "week1/clip", "key-1")
+    assert got is not None
+    for field in ("t", "image", "world", "visibility", "modelled"):
+        assert np.array_equal(getattr(got, field), getattr(track, field), equal_nan=field != "modelled")
+    assert (got.width, got.height, got.fps, got.source, got.frames_expected) == (
+        track.width, track.height, track.fps, track.source, track.frames_expected)
+    assert load_cached(tmp_path, "week1/clip", "key-2") is None  # other content or settings
+    assert load_cached(tmp_path, "week1/other", "key-1") is None  # none made
+    cache_path(tmp_path, "week1/clip").write_bytes(b"PK\x03\x04 damaged")
+    assert load_cached(tmp_path, "week1/clip", "key-1") is None  # tracked again, never an error

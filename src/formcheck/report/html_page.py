@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import cv2
 import numpy as np
@@ -210,7 +210,8 @@ def _video_section(report: dict[str, Any], video: str) -> str:
     return ('<section id="video"><h2>Annotated video</h2>'
             f'<video id="set-video" controls playsinline preload="metadata" src="{e(video)}"></video>'
             + (f'<p class="jumps">Jump to {jumps}</p>' if jumps else "")
-            + f'<p class="note">The video is the file {e(video)} beside this page: send both together.</p></section>')
+            + f'<p class="note">The video is the file <code>{e(unquote(video))}</code>, linked from where this page '
+              "is: send or move the two together.</p></section>")
 
 
 def _rules_table(report: dict[str, Any]) -> str:
