@@ -154,6 +154,16 @@ def test_verdict_card_shows_every_visible_check():
     assert " ".join(card.cue) == "Bring your feet in: knees over ankles."  # the fail before the warn
 
 
+def test_a_wide_card_goes_below_the_counter_not_over_it():
+    title = "A long checkpoint title that goes on and on, number {}"
+    long = tuple(vb.check(f"rule_{i}", Verdict.PASS, title=title.format(i)) for i in range(6))
+    a = vb.analysis(n=50, width=640, height=656, checks=long)
+    overlay = render.ClipOverlay(a, 640, 656)
+    card, (x, y) = overlay.card(0, 18)
+    assert card.width > 640 - overlay.hud_width  # no room beside the counter
+    assert not render._overlap((x, y, card.width, card.height), (0, 0, overlay.hud_width, overlay.counter.height()))
+
+
 def ink_height(img: np.ndarray) -> int:
     rows = np.flatnonzero(img.max(axis=(1, 2)) > 0)
     return int(rows[-1] - rows[0]) if len(rows) else 0

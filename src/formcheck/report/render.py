@@ -28,7 +28,7 @@ from formcheck.inputs.video import iter_frames, probe
 from formcheck.pipeline.analyze import Analysis
 from formcheck.pose.track import SKELETON
 from formcheck.report import encode
-from formcheck.report.annotators import RGB, BadgeCard, InsetAnnotator, SkeletonAnnotator
+from formcheck.report.annotators import RGB, BadgeCard, InsetAnnotator, SkeletonAnnotator, text_size
 from formcheck.report.overlay import Overlay, far_side, highlight
 from formcheck.util.atomic import atomic_path
 
@@ -113,10 +113,13 @@ class ClipOverlay(Overlay):
         self.inset_size = (round(width * INSET_SCALE), round(height * INSET_SCALE))
         u = sum(self.inset_size) / 200.0  # the inset's own unit, as Overlay's
         self.inset_skeleton = SkeletonAnnotator(max(2, round(0.35 * u)), max(2, round(0.5 * u)))
-        self.inset = InsetAnnotator(max(8, round(self.text_size * 0.8)), max(1, round(0.3 * u)))
+        self.inset = InsetAnnotator(self.text_size, max(1, round(0.3 * u)))
         self._top_of = {r.top: j for j, r in enumerate(a.reps)}
         self._insets: dict[int, np.ndarray] = {}
         self._inset_xy: dict[int, tuple[int, int] | None] = {}
+        n, c = len(a.full_reps), self.counter  # the counter's widest lines: "REPS 7/7", "rep 7 · descent ↓"
+        self.hud_width = c.margin + max(text_size(f"REPS {n}/{n}", 2 * c.size, True)[0],
+                                        text_size(f"rep {len(a.reps)} · descent ↓", c.size)[0])
 
     def highlight(self, rep: int) -> dict[int, RGB]:
         """Body parts of the rep's faults, fail over warn (none for a partial rep: not judged)."""
@@ -133,7 +136,7 @@ class ClipOverlay(Overlay):
         m = self.margin // 2
         below_hud = self.margin + self.counter.height()
         right, bottom = self.width - m - w, self.height - m - h
-        top_right = m if right > self.margin * 14 else below_hud  # beside the counter if there is room
+        top_right = m if right > self.hud_width + m else below_hud  # beside the counter if there is room
         return [(right, top_right), (right, bottom), (m, below_hud), (m, bottom)]
 
     def _covered(self, box: Box, i: int) -> int:
@@ -153,10 +156,10 @@ class ClipOverlay(Overlay):
         if j not in self._inset_xy:
             card, (cx, cy) = self.card(j, i)
             w, h = self.inset_size
-            gap = self.margin // 2 + self.inset.border
+            gap, m = self.margin // 2 + self.inset.border, self.margin // 2
             x = cx + card.width - w if cx > self.width // 2 else cx
             spots = [(x, cy + card.height + gap), (x, cy - gap - h), *self._corners(w + gap, h + gap)]
-            taken = [(cx, cy, card.width, card.height), (0, 0, self.margin * 14, self.margin + self.counter.height())]
+            taken = [(cx, cy, card.width, card.height), (0, 0, self.hud_width + m, self.margin + self.counter.height())]
             ok = [xy for xy in spots if self._fits((*xy, w, h), gap)
                   and not any(_overlap((*xy, w, h), box, gap) for box in taken)]
             self._inset_xy[j] = min(ok, key=lambda xy: self._covered((*xy, w, h), i)) if ok else None
