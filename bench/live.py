@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -139,6 +140,7 @@ def main() -> None:
     ap.add_argument("--hog", type=int, default=0, help="CPU hogs to run beside it (a busy machine)")
     ap.add_argument("--no-streams", action="store_true", help="files only")
     a = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the hogs and senders on the way out
     if not (a.samples / CLIPS[0]).is_file():
         raise SystemExit(f"dev videos not found in {a.samples} (set FORMCHECK_SAMPLES or --samples)")
     print(f"formcheck live, real time — {len(os.sched_getaffinity(0))} cores, {a.hog} CPU hogs, load average "
