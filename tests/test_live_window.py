@@ -161,7 +161,7 @@ def test_advice_until_fixed_then_ok():
 def test_never_fixed_the_advice_becomes_a_warning_after_max_s():
     states = run_check([(lying(yaw_deg=5.0), MAX_S + 2)])
     final = states[-1]
-    assert final.phase == SetupPhase.GAVE_UP and final.done_s == pytest.approx(MAX_S, abs=0.05)
+    assert final.phase == SetupPhase.GAVE_UP and final.done_s == pytest.approx(MAX_S, abs=0.25)
     (w,) = final.warnings()
     assert "turn the camera side-on" in w and "not fixed" in w
 

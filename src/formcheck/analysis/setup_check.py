@@ -59,6 +59,7 @@ LUMA_STEP = 8  # brightness is sampled on every 8th pixel of every 8th row (chea
 WINDOW_S = 1.0  # the check judges the last second of frames
 MIN_FRAMES = 5  # ... and at least this many
 MAX_S = 10.0  # after this long without a fine set-up, the advice becomes a warning
+JUDGE_EVERY_S = 0.2  # the window is judged this often (each judgement costs ~1 ms), not on every frame
 
 
 def frame_luma(rgb: np.ndarray) -> float:
@@ -198,6 +199,7 @@ class SetupCheck:
     enabled: bool = True
     _rows: deque[tuple[float, np.ndarray, np.ndarray, np.ndarray, float]] = field(default_factory=deque)
     _state: SetupState | None = None
+    _judged_s: float = -math.inf
 
     def __post_init__(self) -> None:
         if not self.enabled:
@@ -218,8 +220,9 @@ class SetupCheck:
         self._rows.append((t, image, world, visibility, luma))
         while self._rows and self._rows[0][0] < t - self.window_s:
             self._rows.popleft()
-        if t - s.since_s < self.window_s or len(self._rows) < MIN_FRAMES:
+        if t - s.since_s < self.window_s or len(self._rows) < MIN_FRAMES or t - self._judged_s < JUDGE_EVERY_S:
             return s
+        self._judged_s = t
         v = self._judge()
         phase = SetupPhase.OK if v.ok else SetupPhase.GAVE_UP if t - s.since_s >= self.max_s else SetupPhase.ADVISING
         self._state = SetupState(phase, v, s.since_s, t if phase != SetupPhase.ADVISING else None, self.max_s)

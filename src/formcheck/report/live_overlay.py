@@ -31,10 +31,10 @@ from formcheck.report.overlay import PHASE_LABEL, Overlay, far_side, highlight
 from formcheck.rules.base import Verdict
 
 # The live window's sizes, as fractions of the frame's short side (the window's, when drawn at
-# its size): on a 1080-px full screen the count is ~120 px tall and the cue ~65 px, readable
-# from a bench 3 m away (about 1 cm of height per 3 m for a glance).
+# its size): on a 1080-px full screen the count's capitals are ~90 px tall and the cue's ~50 px
+# (8-9 mm on a 15-inch laptop), readable from a bench 3 m away.
 COUNTER_FRAC = 0.055  # the count's size is twice this; the phase line under it this
-CUE_FRAC = 0.06
+CUE_FRAC = 0.065
 CUE_MAX_LINES = 2
 SETUP_FRAC = 0.05
 SETUP_MAX_SHOWN = 2  # set-up problems shown at once (the most basic first)
@@ -164,15 +164,19 @@ class LiveOverlay(Overlay):
         text = event.cue if event.rep.full else f"not counted: {event.rep.reason}"
         if event.rep.full and not text:
             text = f"Rep {event.number} · good rep"
-        lines = _wrap(text, self.cue_size, round((self.width - 3 * self.margin) * 0.92))[:CUE_MAX_LINES]
+        size, width = self.cue_size, round((self.width - 3 * self.margin) * 0.92)
+        lines = _wrap(text, size, width)
+        while len(lines) > CUE_MAX_LINES and size > self.text_size:  # a long cue on a narrow window: smaller, whole
+            size = max(self.text_size, round(size * 0.85))
+            lines = _wrap(text, size, width)
         fault = next((c for c in event.checks if c.rule == event.fault), None)
         color = VERDICT_COLOR[fault.verdict] if fault is not None else VERDICT_COLOR[Verdict.PASS]
         if not event.rep.full:
             color = (200, 200, 200)
-        line_h = round(self.cue_size * 1.25)
+        line_h = round(size * 1.25)
         canvas = _canvas(self.width, len(lines) * line_h + self.margin)
         for i, line in enumerate(lines):
-            put_text(canvas, line, (self.margin, self.margin // 2 + i * line_h), self.cue_size, color, True)
+            put_text(canvas, line, (self.margin, self.margin // 2 + i * line_h), size, color, True)
         return canvas, (0, self.height - canvas.shape[0])
 
     def _setup(self, problems: Sequence[Any], left: int) -> Sprite:
