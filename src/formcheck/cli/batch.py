@@ -93,7 +93,7 @@ def batch(
         labels = {"ok": "scored", "nothing_to_score": "nothing to score", "error": "failed"}
         counts = [f"{result.count(s)} {label}" for s, label in labels.items()]
         reused = sum(r.reused for r in result.records)
-        err.print(f"{len(result.records)} files: {', '.join(c for c in counts if not c.startswith('0 '))}"
+        err.print(f"{_n(len(result.records), 'file')}: {', '.join(c for c in counts if not c.startswith('0 '))}"
                   + (f" ({reused} already done, skipped)" if reused else "")
                   + f" · {escape(str(out / 'summary.csv'))} · {escape(str(out / 'index.html'))}", soft_wrap=True)
         if settings.records_history:
@@ -125,7 +125,7 @@ class _View:
         if self.quiet:
             return
         if reused:
-            err.print(f"formcheck: {reused} files already scored with these settings, skipped; {todo} to do")
+            err.print(f"formcheck: {_n(reused, 'file')} already scored with these settings, skipped; {todo} to do")
         if err.is_terminal and todo:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -154,4 +154,9 @@ def _describe(rec: Any) -> str:
         return rec.message or "no hip thrust or glute bridge found"
     score = "" if rec.mean_score is None else f", mean score {rec.mean_score:.0f}"
     cached = " (from the cached pose track)" if rec.from_cache else ""
-    return f"{rec.exercise.replace('_', ' ')}, {rec.reps} reps{score}{cached}"
+    return f"{rec.exercise.replace('_', ' ')}, {_n(rec.reps or 0, 'rep')}{score}{cached}"
+
+
+def _n(n: int, word: str) -> str:
+    """A counted noun: 1 rep, 2 reps."""
+    return f"{n} {word}{'s' if n != 1 else ''}"
