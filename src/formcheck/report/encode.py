@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import functools
 import os
 import re
@@ -67,7 +66,6 @@ PIPE_BYTES = 1 << 20  # the stdin pipe's buffer (Linux): a 720p frame crosses in
 INLINE_FILTER_MAX = 100_000  # characters; a longer filter (a long VFR timeline) goes through a file
 ERROR_LINE_MAX = 200  # characters of ffmpeg's last message shown to the user
 _LOG_PREFIX = re.compile(r"^\[[^\]]* @ 0x[0-9a-fA-F]+\]\s*")  # "[libx264 @ 0x55c1…] "
-F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux's fcntl; Python has the name from 3.10
 
 
 def ffmpeg_exe() -> str:
@@ -211,8 +209,7 @@ class VideoSink:
             except OSError as exc:
                 raise OutputError(f"cannot write {self.path}: cannot run ffmpeg ({exc.strerror or exc})") from None
             self._stack.callback(self._kill)
-            with contextlib.suppress(OSError):  # a bigger pipe: fewer round trips per frame
-                fcntl.fcntl(self._proc.stdin.fileno(), F_SETPIPE_SZ, PIPE_BYTES)  # type: ignore[union-attr]
+            _widen_pipe(self._proc.stdin.fileno())  # type: ignore[union-attr]
         except BaseException:
             if not self._stack.__exit__(*sys.exc_info()):  # the temp file goes, nothing takes the name
                 raise
@@ -273,6 +270,16 @@ class VideoSink:
         else:
             why = f"ffmpeg exited with code {rc}"
         return OutputError(f"cannot write {self.path}: {self.plan.codec.label} encoding failed ({why})")
+
+
+def _widen_pipe(fd: int) -> None:
+    """A bigger pipe buffer (Linux's F_SETPIPE_SZ): fewer round trips per frame; elsewhere the default."""
+    if not sys.platform.startswith("linux"):
+        return
+    import fcntl
+
+    with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size: keep the default
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
 
 
 @contextlib.contextmanager
