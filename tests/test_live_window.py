@@ -446,5 +446,80 @@ def test_live_on_a_clip_with_the_feet_cropped_out_says_so_and_records_the_set(fe
     assert json.loads(again.stdout)["summary"]["reps"] == report["summary"]["reps"], again.output
 
 
-if __name__ == "__main__":  # the window test's child process
+# --- `formcheck live` with a fake model: the window and --record-overlay paths, in seconds ------
+
+
+class TrackModel:
+    """Stands in for PoseEstimator: the bridge's saved poses, at each frame's time, in its pixels."""
+
+    def __init__(self, *args: object) -> None:
+        self.track = PoseTrack.load(SHIPPED / f"{BRIDGE}.npz")
+
+    def __enter__(self) -> TrackModel:
+        return self
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def detect(self, rgb: np.ndarray, t_s: float) -> PoseSample | None:
+        tr = self.track
+        i = int(np.argmin(np.abs(tr.t - t_s)))
+        s = rgb.shape[1] / tr.width
+        return PoseSample(tr.image[i] * s, tr.world[i], tr.visibility[i])
+
+
+def grey_clip(path: Path, seconds: float = 1.5, fps: float = 24.0) -> None:
+    import cv2
+
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (320, 180))
+    for _ in range(round(seconds * fps)):
+        w.write(np.full((180, 320, 3), 128, np.uint8))
+    w.release()
+
+
+def _run_cli(args: list[str]) -> int:
+    """`formcheck live ARGS` with the fake model (in a child process, for the window's display)."""
+    import formcheck.pose.model
+
+    formcheck.pose.model.PoseEstimator = TrackModel  # type: ignore[misc,assignment]
+    from formcheck.cli.live import app
+
+    r = CliRunner().invoke(app, args)
+    sys.stderr.write(r.stderr)
+    return r.exit_code
+
+
+def test_record_overlay_records_what_the_window_shows(tmp_path: Path, monkeypatch):
+    import cv2
+
+    import formcheck.pose.model
+
+    clip, rec = tmp_path / "grey.mp4", tmp_path / "shown.mp4"
+    grey_clip(clip)
+    monkeypatch.setattr(formcheck.pose.model, "PoseEstimator", TrackModel)
+    r = live("--source", clip, "--no-window", "--no-pacing", "--record", rec, "--record-overlay", "-q")
+    assert r.exit_code in (0, 6), r.output
+    got = cv2.VideoCapture(str(rec))
+    assert got.get(cv2.CAP_PROP_FRAME_COUNT) == 36
+    ok, first = got.read()
+    assert ok and first[:, :, 0].std() > 10  # not the plain grey frames: the skeleton and the panels
+
+
+def test_the_window_from_the_command_line(display: str, tmp_path: Path):
+    """`formcheck live` with its window on Xvfb: it opens at the frame's shape fitted to 1280x800
+    and draws there; --snapshot keeps the last picture drawn at the frame's size."""
+    clip, snap = tmp_path / "grey.mp4", tmp_path / "last.png"
+    grey_clip(clip)
+    env = {**os.environ, "DISPLAY": display, "PYTHONPATH": str(Path(__file__).parent)}
+    p = subprocess.run([sys.executable, __file__, "cli", "--source", str(clip), "--no-pacing", "--snapshot",
+                        str(snap), "-q"], env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert p.returncode in (0, 6), p.stderr[-2000:]
+    import cv2
+
+    img = cv2.imread(str(snap))
+    assert img.shape == (180, 320, 3) and img[:, :, 0].std() > 10
+
+
+if __name__ == "__main__":  # the window tests' child processes
+    if sys.argv[1] == "cli":
+        sys.exit(_run_cli(sys.argv[2:]))
     _drive_window(Path(sys.argv[1]))
