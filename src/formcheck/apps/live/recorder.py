@@ -5,24 +5,23 @@ machine stale frames were dropped. The video is written at the source's rate wit
 held until the next one (a dropped frame is filled by the one before it), so its clock is the
 session's: a rep at 4.2 s live is at 4.2 s in the file.
 
-Encoding runs in its own thread (and, with report.encode's H.264 writer, its own ffmpeg
-process), so the loop only hands a frame over. The file appears under its name when the set
-ends; until then it is a temp file beside it (util.atomic), removed if the session fails.
+Encoding runs in its own thread and process (report.encode: H.264 through the ffmpeg binary,
+so browsers play it), so the loop only hands a frame over. The file appears under its name
+when the set ends; until then it is a temp file beside it (util.atomic), removed if the
+session fails.
 """
 
 from __future__ import annotations
 
-import contextlib
 import queue
 import threading
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 import numpy as np
 
 from formcheck.errors import OutputError
-from formcheck.util.atomic import atomic_path
+from formcheck.report.encode import VideoSink, plan
 
 DEFAULT_FPS = 30.0  # a camera or stream that announces no rate
 QUEUE_FRAMES = 16  # frames waiting for the encoder; past this the loop waits (never drops)
@@ -30,47 +29,9 @@ MAX_FILL_S = 600.0  # a frame is held at most this long (a stream that stalled f
 _END = None
 
 
-def _opencv_sink(path: Path, width: int, height: int, fps: float) -> Any:
-    """MPEG-4 Part 2 through OpenCV: re-scored by formcheck, not played by browsers."""
-    import cv2
-
-    class Sink:
-        def __enter__(self) -> Sink:
-            self._stack = contextlib.ExitStack()
-            tmp = self._stack.enter_context(atomic_path(path))
-            self.w = cv2.VideoWriter(str(tmp), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
-            if not self.w.isOpened():
-                self._stack.close()
-                raise OutputError(f"cannot write {path}: OpenCV cannot open a video writer for it")
-            return self
-
-        def write(self, rgb: np.ndarray) -> None:
-            self.w.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-
-        def __exit__(self, *exc: Any) -> None:
-            self.w.release()
-            self._stack.__exit__(*exc)
-
-    return Sink()
-
-
 def check_path(path: Path) -> None:
     """OutputError now, before the camera opens, for a name formcheck cannot write a video to."""
-    try:
-        from formcheck.report.encode import plan  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        if path.suffix.lower() not in (".mp4", ".avi", ".mkv"):
-            raise OutputError(f"cannot write --record {path}: name it .mp4") from None
-        return
     plan(path, "--record")
-
-
-def _sink(path: Path, width: int, height: int, fps: float) -> Any:
-    try:
-        from formcheck.report.encode import VideoSink  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # no H.264 writer in this build: OpenCV's
-        return _opencv_sink(path, width, height, fps)
-    return VideoSink(path, width, height, fps)
 
 
 class _Aborted(Exception):
@@ -120,7 +81,7 @@ class Recorder:
 
     def _work(self, width: int, height: int) -> None:
         try:
-            with _sink(self.path, width, height, self.fps) as sink:
+            with VideoSink(self.path, width, height, self.fps) as sink:
                 while (item := self._queue.get()) is not _END:
                     rgb, times = item
                     for _ in range(times):
