@@ -31,6 +31,7 @@ from formcheck.util.text import printable
 
 THUMB_SIDE = 640  # px, the longer side of a key frame (enlarged, it is shown at up to this size)
 PHONE_MAX_PX = 760  # CSS px: at or below, the narrow plot and one-column rep cards
+VIDEO_MAX_VH = 75  # % of the window's height: the tallest the player gets
 ICON = {"pass": "✓", "warn": "!", "fail": "✗", "not_visible": "–"}
 EXERCISE_WORDS = {"none": "No hip thrust or glute bridge found"}
 
@@ -48,7 +49,7 @@ padding:8px 14px 8px 2em;margin-top:14px}.warnings li{margin:.2em 0}
 figure{margin:0}.plot{background:#fff;border:1px solid var(--line);border-radius:10px;padding:8px}
 .plot svg{width:100%;height:auto;display:block}.plot-narrow{display:none}
 figcaption{color:var(--mute);font-size:.9em;padding:4px 8px}
-video{display:block;width:100%;max-height:75vh;background:#000;border-radius:10px}
+video{display:block;width:100%;max-width:100%;height:auto;margin:0 auto;background:#000;border-radius:10px}
 .jumps{display:flex;flex-wrap:wrap;gap:8px;align-items:center;margin:10px 0 0}
 a.jump{display:inline-block;padding:6px 12px;border-radius:999px;background:#1f5fa8;color:#fff;
 text-decoration:none;font-weight:600;font-size:.92em}a.jump:hover,a.jump:focus{background:#174a83}
@@ -205,10 +206,20 @@ def _rep_card(r: dict[str, Any], thumb: str | None, video: str | None) -> str:
             f"<header>{head}</header>{body}</article>")
 
 
+def _video_size(report: dict[str, Any]) -> str:
+    """The player's box in the video's shape, at most VIDEO_MAX_VH of the window high (a portrait
+    clip on a desktop is not a wide black box)."""
+    w, h = report.get("width") or 0, report.get("height") or 0
+    if not (w > 0 and h > 0):
+        return ""
+    return f' width="{int(w)}" height="{int(h)}" style="width:min(100%,calc({VIDEO_MAX_VH}vh*{int(w)}/{int(h)}))"'
+
+
 def _video_section(report: dict[str, Any], video: str) -> str:
     jumps = "".join(_jump(r, video, f"Rep {r['index']}{'*' if r['partial'] else ''}") for r in report["reps"])
     return ('<section id="video"><h2>Annotated video</h2>'
-            f'<video id="set-video" controls playsinline preload="metadata" src="{e(video)}"></video>'
+            f'<video id="set-video" controls playsinline preload="metadata" src="{e(video)}"{_video_size(report)}>'
+            "</video>"
             + (f'<p class="jumps">Jump to {jumps}</p>' if jumps else "")
             + f'<p class="note">The video is the file <code>{e(unquote(video))}</code>, linked from where this page '
               "is: send or move the two together.</p></section>")
