@@ -29,11 +29,12 @@ from formcheck.inputs.video import VideoInfo, iter_frames, probe
 
 # A live source that delivers no frame for this long is lost (a UDP sender that stopped sends
 # nothing at all, and FFmpeg's own read timeout is 30 s).
-STALL_S = 2.5
+STALL_S = 2.0
 OPEN_TIMEOUT_MS = 10_000  # connecting to a stream
 # A stream timestamp is trusted while it advances by at most this beyond the arrival gap: a
 # restarted sender, a wrapped PTS or a camera clock reset re-anchors on arrival time instead.
 MAX_PTS_JUMP_S = 5.0
+SILENT_WHY = "the sender stopped or the link is down"
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,7 @@ class LatestFrameSource:
         since = self._waiting_since
         if self._ended or not self.stall_s or since is None or time.monotonic() - since < self.stall_s:
             return False
-        self.lost = f"no frame from {self.info.name} for {self.stall_s:.0f} s (the sender stopped or the link is down)"
+        self.lost = f"no frame from {self.info.name} for {self.stall_s:.0f} s ({SILENT_WHY})"
         self._ended = True
         self._cond.notify_all()
         return True
@@ -233,7 +234,9 @@ class LatestFrameSource:
                     self.lost = f"the video stopped after {n} of {want} frames (truncated or damaged)"
         except Exception as exc:  # a camera unplugged or a stream lost: end cleanly, keep the set
             with self._cond:
-                self.lost = self.lost or f"the source stopped after {self.frames_read} frames ({exc})"
+                n = self.frames_read
+                self.lost = self.lost or (str(exc) if isinstance(exc, SourceLost)
+                                          else f"the source stopped after {n} frames ({exc})")  # fmt: skip
         finally:
             if hasattr(self._frames, "close"):
                 self._frames.close()  # type: ignore[attr-defined]
@@ -291,11 +294,16 @@ class Capture(FrameSource):
         self.clock = StreamClock()
 
     def __iter__(self) -> Iterator[Frame]:
+        last = time.monotonic()
         try:
             for i, (bgr, _failed) in enumerate(read_capture(self.cap, max_failed=1)):
-                t = self.clock(_pts_s(self.cap), time.monotonic())
+                last = time.monotonic()
+                t = self.clock(_pts_s(self.cap), last)
                 yield Frame(i, t, cv2.cvtColor(scale_frame(bgr, self.max_side), cv2.COLOR_BGR2RGB))
-            raise SourceLost(f"{self.what} stopped delivering frames")
+            silent = time.monotonic() - last
+            if silent >= 1.0:  # the read timed out: nothing came
+                raise SourceLost(f"no frame from {self.what} for {silent:.0f} s ({SILENT_WHY})")
+            raise SourceLost(f"{self.what} stopped delivering frames (closed by the sender)")
         finally:
             self.cap.release()
 
