@@ -22,7 +22,16 @@ import numpy as np
 import pytest
 
 from conftest import SHIPPED
-from formcheck.apps.live import Ended, LatestFrameSource, LiveConfig, LiveSession, SourceInfo, open_source, run
+from formcheck.apps.live import (
+    Ended,
+    LatestFrameSource,
+    LiveConfig,
+    LiveSession,
+    OnlineReps,
+    SourceInfo,
+    open_source,
+    run,
+)
 from formcheck.errors import CameraError
 from formcheck.inputs.live_source import StreamClock
 from formcheck.inputs.video import Frame
@@ -267,3 +276,25 @@ def test_a_live_source_drains_while_the_model_loads(track):
         assert g is not None and g.frame.index == 39
         assert src.read(timeout=1.0) is None and src.ended and "no frame" in (src.lost or "")
     assert src.frames_read == 1 and src.frames_dropped == 0
+
+
+class _Paired(OnlineReps):
+    """Reps come out two at a time, as reps held back until the set shows a sure one do."""
+
+    def update(self, k):
+        self.held = getattr(self, "held", []) + super().update(k)
+        if len(self.held) < 2:
+            return []
+        out, self.held = self.held, []
+        return out
+
+
+def test_reps_announced_together_are_numbered_in_order(track):
+    session = LiveSession(width=track.width, height=track.height)
+    session.detector = _Paired(session.cfg.reps, session.live, session.cfg.smoothing.max_gap_s)
+    for i in range(len(track)):
+        seen = np.isfinite(track.image[i, 0, 0])
+        pose = PoseSample(track.image[i], track.world[i], track.visibility[i]) if seen else None
+        session.update(float(track.t[i]), pose)
+    numbers = [e.number for e in session.events if e.rep.full]
+    assert numbers == [1, 2, 3, 4], numbers  # the 5th is still held: announced with the next

@@ -211,7 +211,8 @@ class LiveSession:
         exercise = classify(k, reps)
         checks, score = score_rep(rep, k, exercise, reps, self.rules)
         worst = focus([checks], self.weights) if rep.full else None
-        number = sum(r.full for r in reps) if rep.full else None
+        # Its place among the full reps (reps held back until the set shows a sure one come out together).
+        number = sum(r.full for r in reps[: reps.index(rep) + 1]) if rep.full else None
         return RepEvent(number, rep, exercise, checks, score,
                         worst.rule if worst else "", worst.cue if worst else "", now)  # fmt: skip
 
