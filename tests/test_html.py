@@ -236,12 +236,12 @@ def test_a_failing_write_leaves_no_file(tmp_path, monkeypatch):
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-# Runs in a page that frames the report at a given width (an iframe is its own viewport: headless
+# Runs in a page that frames the report at each width (an iframe is its own viewport: headless
 # Chromium will not make a window narrower than 500 px) and writes what it measured into the DOM.
 PROBE = """
-var f=document.getElementById('report');f.addEventListener('load',function(){
+function probe(f,report){
 var d=f.contentDocument,w=f.contentWindow,root=d.documentElement,out={sw:root.scrollWidth,cw:root.clientWidth};
-function done(){document.body.setAttribute('data-probe',JSON.stringify(out));}
+function done(){report(out);}
 function after(ms,fn){setTimeout(fn,ms);}
 var svgs=[].filter.call(d.querySelectorAll('.plot svg'),function(s){return s.getBoundingClientRect().width>0;});
 out.plots=svgs.length;
@@ -251,15 +251,22 @@ if(svgs.length){var s=svgs[0],k=s.getBoundingClientRect().width/s.viewBox.baseVa
 function zoom(){var fig=d.getElementById('kf-1');if(!fig){done();return;}
  w.location.hash='kf-1';after(100,function(){var r=fig.querySelector('img').getBoundingClientRect();
   out.zoom=r.width/root.clientWidth;out.zoomed=w.getComputedStyle(fig).position;
-  w.location.hash='rep-1';after(100,function(){out.closed=w.getComputedStyle(fig).position;w.scrollTo(0,0);done();});});}
+  w.location.hash='rep-1';after(100,function(){out.closed=w.getComputedStyle(fig).position;
+   w.location.hash='';after(100,function(){w.scrollTo(0,0);after(100,done);});});});}
 var v=d.getElementById('set-video');out.video=!!v;if(!v){zoom();return;}
 var links=d.querySelectorAll('a.jump[data-t]');out.jumps=links.length;
 function seek(){out.ready=v.readyState;var a=links[links.length-1];
  if(a){out.want=parseFloat(a.getAttribute('data-t'));a.click();out.t=v.currentTime;v.pause();}zoom();}
 v.addEventListener('error',function(){out.error=v.error?v.error.code:-1;zoom();},{once:true});
 if(v.readyState>=1)seek();else v.addEventListener('loadedmetadata',seek,{once:true});
-});
+}
+var all={},frames=document.querySelectorAll('iframe');
+[].forEach.call(frames,function(f){f.addEventListener('load',function(){probe(f,function(out){
+ all[f.style.width]=out;if(Object.keys(all).length==frames.length)document.body.setAttribute('data-probe',JSON.stringify(all));
+});});});
 """
+WIDTHS = (390, 1280)  # a phone, a desktop
+GAP = 10  # px between the frames in the screenshot
 
 
 def h264(src: Path, out: Path) -> Path:
@@ -270,24 +277,33 @@ def h264(src: Path, out: Path) -> Path:
     return out
 
 
-def browse(page: Path, width: int, tmp_path: Path) -> tuple[dict, np.ndarray]:
-    """Open `page` framed `width` px wide: (what PROBE measured, the screenshot at that width)."""
-    frame = page.with_name(f"frame{width}.html")
-    frame.write_text(f'<!doctype html><body style="margin:0"><iframe id="report" src="{page.name}" '
-                     f'style="width:{width}px;height:2000px;border:0"></iframe><script>{PROBE}</script></body>')
-    shot = tmp_path / f"shot{width}.png"
+def browse(page: Path, tmp_path: Path) -> dict[int, tuple[dict, np.ndarray]]:
+    """Open `page` framed at each of WIDTHS, in one browser: {width: (what PROBE measured, its screenshot)}."""
+    frames = "".join(f'<iframe src="{page.name}" style="width:{w}px;height:2000px;border:0;margin-right:{GAP}px">'
+                     "</iframe>" for w in WIDTHS)
+    frame = page.with_name("frames.html")
+    frame.write_text(f'<!doctype html><body style="margin:0;white-space:nowrap">{frames}'
+                     f"<script>{PROBE}</script></body>")
+    shot = tmp_path / "shot.png"
     cmd = [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
            "--allow-file-access-from-files", "--virtual-time-budget=5000", f"--user-data-dir={tmp_path / 'profile'}",
-           "--window-size=1300,2000", f"--screenshot={shot}", "--dump-dom", frame.as_uri()]
+           f"--window-size={sum(WIDTHS) + GAP * len(WIDTHS)},2000", f"--screenshot={shot}", "--dump-dom",
+           frame.as_uri()]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=90, check=False)
     found = re.search(r'data-probe="([^"]*)"', done.stdout)
     assert found, f"the probe reported nothing (exit {done.returncode}): {done.stderr[-500:]}"
     assert shot.is_file(), f"chromium wrote no screenshot (exit {done.returncode}): {done.stderr[-500:]}"
-    px = np.asarray(Image.open(shot).convert("RGB"), dtype=float)[:, :width]
+    measured = json.loads(unescape(found.group(1)))
+    px = np.asarray(Image.open(shot).convert("RGB"))
     ARTIFACTS.mkdir(exist_ok=True)
-    Image.fromarray(px.astype(np.uint8)).save(ARTIFACTS / f"html_report_{width}.png")
-    return json.loads(unescape(found.group(1))), px
+    out, x = {}, 0
+    for w in WIDTHS:
+        part = px[:, x : x + w]
+        Image.fromarray(part).save(ARTIFACTS / f"html_report_{w}.png")
+        out[w] = (measured[f"{w}px"], part.astype(float))
+        x += w + GAP
+    return out
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (`make test` installs it)")
@@ -304,8 +320,7 @@ def test_report_in_headless_chromium_at_phone_and_desktop_width(tmp_path):
     html_report.write_html(a, report, page, tmp_path / "src.mp4", annotated=clip)
     assert 'src="videos/set%201.mp4"' in page.read_text(encoding="utf-8")
     starts = {round(r.start_s, 3) for r in a.reps}
-    for width in (390, 1280):
-        got, px = browse(page, width, tmp_path)
+    for width, (got, px) in browse(page, tmp_path).items():
         assert got["sw"] <= got["cw"] == width, got  # nothing sticks out sideways
         assert got["plots"] == 1 and got["text_px"] >= 11, got  # one plot shown, its text readable
         assert got["video"] and got["jumps"] == 2 * len(a.reps), got  # a chip row and one link per card
