@@ -513,7 +513,7 @@ def test_new_outputs_on_a_finished_batch_render_from_the_cached_tracks(tmp_path:
     assert (out / f"{SHORT[:-4]}.json").read_text() == report  # the same result, byte for byte
     page = (out / f"{SHORT[:-4]}.html").read_text(encoding="utf-8")
     assert f'<video id="set-video" controls playsinline preload="metadata" src="{SHORT[:-4]}.mp4"' in page
-    assert "from the cached pose track" in result.output
+    assert "from the cached pose track" in result.output and "1 from their cached pose tracks" in result.output
 
     thresholds = tmp_path / "strict.toml"
     thresholds.write_text("[rules.full_lockout]\npass_min_deg = 179.0\nfail_below_deg = 178.0\n")

@@ -93,8 +93,10 @@ def batch(
         labels = {"ok": "scored", "nothing_to_score": "nothing to score", "error": "failed"}
         counts = [f"{result.count(s)} {label}" for s, label in labels.items()]
         reused = sum(r.reused for r in result.records)
+        cached = sum(r.from_cache and not r.reused for r in result.records)
         err.print(f"{_n(len(result.records), 'file')}: {', '.join(c for c in counts if not c.startswith('0 '))}"
                   + (f" ({reused} already done, skipped)" if reused else "")
+                  + (f" ({cached} from their cached pose tracks, without the model)" if cached else "")
                   + f" · {escape(str(out / 'summary.csv'))} · {escape(str(out / 'index.html'))}", soft_wrap=True)
         if settings.records_history:
             saved = [r for r in result.records if r.status == "ok" and "not saved to the history" not in r.message]
