@@ -67,6 +67,11 @@ def blit(scene: np.ndarray, sprite: np.ndarray, xy: tuple[int, int], alpha: floa
         scene[y0:y1, x0:x1] = cv2.addWeighted(scene[y0:y1, x0:x1], 1.0 - alpha, part, alpha, 0.0)
 
 
+def event_key(event: Any) -> tuple[Any, ...]:
+    """A rep's identity for the caches: its id alone could be a freed one's (after a reset)."""
+    return id(event), event.number, event.rep.top_s, event.reported_at_s
+
+
 def _canvas(w: int, h: int) -> np.ndarray:
     return np.full((max(h, 1), max(w, 1), 3), PANEL_RGB, np.uint8)
 
@@ -111,13 +116,13 @@ class LiveOverlay(Overlay):
             shown.append(self._sprite(("counter", state.reps, sub), lambda: self._counter(f"REPS {state.reps}", sub)))
         lines, above = [], 0
         if last is not None and not advising:
-            card = self._sprite(("card", id(last)), lambda: self._card(last))
-            cue = self._sprite(("cue", id(last)), lambda: self._cue(last))
+            card = self._sprite(("card", *event_key(last)), lambda: self._card(last))
+            cue = self._sprite(("cue", *event_key(last)), lambda: self._cue(last))
             shown += [card, cue]
             above = cue[0].shape[0]
             if inset is not None:  # opaque: a picture, not a panel
                 y = card[1][1] + card[0].shape[0] + self.margin // 2
-                shown.append(self._sprite(("inset", id(inset)), lambda: self._inset(inset, y)))
+                shown.append(self._sprite(("inset", *event_key(last), y), lambda: self._inset(inset, y)))
                 inset_img = shown[-1][0]
         if setup is not None:
             if advising:
@@ -233,7 +238,7 @@ class RepInset:
                  hz: float = INSET_STORE_HZ) -> None:  # fmt: skip
         self.source_width, self.width, self.keep_s, self.step = source_width, width, keep_s, 1.0 / hz
         self._frames: deque[tuple[float, np.ndarray, np.ndarray | None]] = deque()
-        self._made: tuple[int, np.ndarray | None] | None = None
+        self._made: tuple[tuple[Any, ...], np.ndarray | None] | None = None
 
     def add(self, t: float, rgb: np.ndarray, pose: np.ndarray | None) -> None:
         """A frame (RGB, any size) and its pose (33, 2+) in source pixels, or None."""
@@ -249,8 +254,8 @@ class RepInset:
         """The top frame of a full rep with a fault, drawn once; None for good or partial reps."""
         if event is None or not event.rep.full or not event.fault:
             return None
-        if self._made is None or self._made[0] != id(event):
-            self._made = (id(event), self._draw(event))
+        if self._made is None or self._made[0] != event_key(event):
+            self._made = (event_key(event), self._draw(event))
         return self._made[1]
 
     def _draw(self, event: Any) -> np.ndarray | None:
