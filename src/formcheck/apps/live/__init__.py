@@ -4,6 +4,8 @@
     online.py   per-frame twins of kinematics.compute and reps.segment (`update(x) -> x`)
     session.py  one set: smoothing, online measures and reps, rules and score per rep as it ends
     loop.py     newest frame -> pose -> session -> the caller's window; fps and latency
+    window.py   the window (cv2.imshow at its own size) and its keys; drawn by report.live_overlay
+    recorder.py --record: the frames at the source's rate, through report.encode
 
 When the set ends, `analyze_track` on the recorded raw track gives file mode's report.
 Differences between live and file mode: docs/live.md.
