@@ -362,6 +362,23 @@ def test_window_screenshots_at_two_sizes(display: str, tmp_path: Path):
     assert heights[1] / heights[0] == pytest.approx(900 / 360, rel=0.15), heights
 
 
+def test_the_set_up_advice_is_said_once_and_ok_once_it_is_fixed():
+    from formcheck.cli.live import _setup_news
+
+    feet = run_check([(lying(hidden=tuple(FEET)), 2.0), (lying(yaw_deg=5.0, hidden=tuple(FEET)), 2.0), (lying(), 2.0)])
+    said, lines = None, []
+    for state in feet:
+        said, news = _setup_news(state, said)
+        lines += news
+    assert lines == ["step back: your feet are out of frame",
+                     "turn the camera side-on for lockout and shins: it sees you front-on", "OK, counting"]
+    said, lines = None, []
+    for state in run_check([(lying(), 2.0)]):  # fine at once: nothing to say
+        said, news = _setup_news(state, said)
+        lines += news
+    assert lines == []
+
+
 # --- --record ------------------------------------------------------------------------------------
 
 

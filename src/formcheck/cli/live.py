@@ -157,7 +157,7 @@ def _run(camera: int | None, source: str | None, screen: Screen, json_out: str |
                           setup_check=screen.setup_check)  # fmt: skip
     view = LiveView(info.width) if win is not None or screen.record_overlay or screen.snapshot else None
     last: list[Any] = [None, None, None]  # frame, state, stats: for --snapshot
-    said: list[Any] = [None]  # the set-up advice last printed
+    said: list[Any] = [None]  # the set-up advice last said
     rec = Recorder(screen.record, info.fps) if screen.record is not None else None
 
     def on_frame(frame: Any, state: Any, st: Any) -> str | None:
@@ -169,8 +169,12 @@ def _run(camera: int | None, source: str | None, screen: Screen, json_out: str |
 
                 speaker.say(rep_phrase(e.number, e.cue))
         session.see(frame.image)  # the light, for the set-up check
-        if not quiet:
-            said[0] = _say_setup(state.setup, said[0])
+        said[0], news = _setup_news(state.setup, said[0])
+        for line in news:  # the set-up advice, on stderr and (with --voice) aloud: the lifter is at the bench
+            if not quiet:
+                err.print(f"[yellow]set-up:[/] {escape(line)}", soft_wrap=True)
+            if speaker is not None:
+                speaker.say(line)
         last[:] = [frame, state, st]
         shown = st if stats else None
         if view is not None:
@@ -254,19 +258,18 @@ def _say_rep(e: Any) -> None:
     err.print(f"[bold]rep {e.number}[/] at {r.top_s:.1f} s{score}{fix}", soft_wrap=True)
 
 
-def _say_setup(setup: Any, said: Any) -> Any:
-    """The set-up check's advice on stderr, once each time it changes; returns what was said."""
+def _setup_news(setup: Any, said: tuple[str, ...] | None) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
+    """What the set-up check has to say that it has not said yet: (now said, new lines).
+
+    Each advice once; "OK" once it is fine after advice (a set-up fine at once says nothing)."""
     if setup is None or setup.verdict is None:
-        return said
-    now = (setup.phase.value, tuple(p.message for p in setup.problems))
-    if now == said:
-        return said
-    if setup.phase.value == "ok":
-        err.print("set-up OK" + (" · counting" if said is not None else ""), soft_wrap=True)
-    elif setup.phase.value in ("advising", "gave_up", "started") and now[1] != (said or ("", ()))[1]:
-        for msg in now[1]:
-            err.print(f"[yellow]set-up:[/] {escape(msg)}", soft_wrap=True)
-    return now
+        return said, ()
+    now = tuple(p.message for p in setup.problems)
+    if now == (said or ()):
+        return now, ()
+    if not now:
+        return now, ("OK, counting",)
+    return now, tuple(m for m in now if m not in (said or ()))
 
 
 def _snapshot(path: Path, img: Any) -> None:
