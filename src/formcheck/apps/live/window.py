@@ -12,12 +12,15 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from formcheck.errors import ExitCode, FormcheckError
 
 WINDOW = "formcheck live"
 OPEN_MAX = (1280, 800)  # the window opens at the frame's shape, scaled (up or down) to fit a laptop screen
 DRAW_MAX_SIDE = 2560  # drawn at most this big; a larger window scales the picture up itself
 PAUSE_POLL_MS = 50
+WAITING_GREY = 24  # the window's picture until the first frame
 MIN_SIDE = 64  # a window smaller than this (minimised, not yet shown): draw at the frame's size
 
 
@@ -38,6 +41,11 @@ class Window:
         cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
         if fullscreen:
             self.toggle_fullscreen()
+        info = getattr(source, "info", None)
+        if info is not None and info.width > 0 and info.height > 0:  # its size now, not Qt's 400x300
+            w, h = self.size_for((info.height, info.width))
+            cv2.imshow(WINDOW, np.full((h, w, 3), WAITING_GREY, np.uint8))  # while the model loads
+            cv2.waitKey(1)
 
     def size_for(self, shape: tuple[int, ...]) -> tuple[int, int]:
         """(w, h) to draw a frame of `shape` at: the window's picture area, the frame's shape."""
