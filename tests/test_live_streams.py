@@ -298,3 +298,18 @@ def test_reps_announced_together_are_numbered_in_order(track):
         session.update(float(track.t[i]), pose)
     numbers = [e.number for e in session.events if e.rep.full]
     assert numbers == [1, 2, 3, 4], numbers  # the 5th is still held: announced with the next
+
+
+def test_stats_say_how_far_behind_real_time(tmp_path: Path):
+    import cv2
+    from typer.testing import CliRunner
+
+    from formcheck.cli.live import app
+
+    video = tmp_path / "v.mp4"
+    w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (64, 48))
+    for i in range(5):
+        w.write(np.full((48, 64, 3), 40 * i, np.uint8))
+    w.release()
+    r = CliRunner().invoke(app, ["--source", str(video), "--no-window", "--stats", "-q"])
+    assert "stats: 5 frames processed" in r.stdout and "behind real time" in r.stdout, r.output
