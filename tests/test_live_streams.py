@@ -274,7 +274,7 @@ def test_a_live_source_drains_while_the_model_loads(track):
     with src:
         g = src.read(timeout=1.0)
         assert g is not None and g.frame.index == 39
-        assert src.read(timeout=1.0) is None and src.ended and "no frame" in (src.lost or "")
+        assert src.read(timeout=0.6) is None and src.ended and "no frame" in (src.lost or "")
     assert src.frames_read == 1 and src.frames_dropped == 0
 
 
