@@ -190,3 +190,15 @@ def test_engaged_counts_edge_reps_without_a_clear_one():
     k = _gate_set("lift", 0.0, 3, 0, sure_first=False)
     assert segment(k) == []
     assert len(full(segment(k, engaged=True))) == 3
+
+
+@pytest.mark.parametrize(("line", "sure"), [(0.45, True), (1.3, False)], ids=["agree", "glitch"])
+def test_two_readings_of_the_hip_rise_that_disagree_cannot_vouch_together(line, sure):
+    """Up the picture the hips rise 0.10 torso lengths (within that reading's noise): beside a
+    line reading that agrees (0.45) the rep is sure; beside one 1.2 off (a tracker on a wrong
+    pose, seen on a back extension) the weaker reading decides, so alone it counts no rep."""
+    t, s = sine_reps(3)
+    u = (s - s.min()) / (s.max() - s.min())
+    k = kinematics(t, s, lift=u * 0.5, hip_over_shoulder=u * 0.10, hip_over_supports=u * line)
+    reps = full(segment(k))
+    assert (len(reps) == 3 and all(r.sure for r in reps)) if sure else reps == []

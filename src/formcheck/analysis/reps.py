@@ -40,6 +40,11 @@ class RepsConfig:
     hip_rise_band: float = field(default=0.06, metadata={"range": (0.001, 10)})
     min_hip_line: float = field(default=0.18, metadata={"range": (0, 10)})
     hip_line_band: float = field(default=0.08, metadata={"range": (0.001, 10)})
+    # The two readings of that rise differ by 0.26 torso lengths at most on the dev clips' real
+    # cycles (a camera would have to roll ~60° for 0.5); a tracker that jumps onto a wrong pose
+    # can put one far off (a back extension with frames lost: 0.10 up the picture, 1.32 off
+    # the line). Beyond this they cannot vouch together, and the lower one decides.
+    hip_rise_agree: float = field(default=0.5, metadata={"range": (0, 10)})
     max_incline_deg: float = 60.0  # ankle->shoulder line steeper than this = standing, not thrusting
     incline_band_deg: float = field(default=10.0, metadata={"range": (0.1, 90)})
     max_top_knee_deg: float = 155.0  # at the top the knees stay bent (feet planted)
@@ -247,11 +252,13 @@ def margins(e: Evidence, cfg: RepsConfig) -> dict[str, float]:
     }
     # The hips' rise is read twice (up the picture, off the support line); one gate: either
     # reading short of its threshold decides, else the two vouch together (their mean), so one
-    # reading near the far edge of its band cannot on its own make a clear rep unclear.
+    # reading near the far edge of its band cannot on its own make a clear rep unclear, unless
+    # they disagree beyond hip_rise_agree (one of them is a tracking glitch): then the lower.
     rise = [v for v in ((e.hip_rise - cfg.min_hip_rise) / cfg.hip_rise_band,
                         (e.hip_line - cfg.min_hip_line) / cfg.hip_line_band) if np.isfinite(v)]
     if rise:
-        m["hip_rise"] = min(rise) if min(rise) < 0 else float(np.mean(rise))
+        apart = abs(e.hip_rise - e.hip_line) > cfg.hip_rise_agree
+        m["hip_rise"] = min(rise) if min(rise) < 0 or apart else float(np.mean(rise))
     return {name: (v if np.isfinite(v) else -np.inf) for name, v in m.items()}
 
 
