@@ -74,13 +74,18 @@ def dev_track(tmp_path_factory: pytest.TempPathFactory):
 # Timing-sensitive tests (a paced clock, a deadline, a busy-machine check) run on their own after
 # the parallel part of `make test`, so the other worker's load cannot fail them.
 SERIAL_FILES = ("test_live.py", "test_live_streams.py", "test_live_window.py")
+SERIAL_TESTS = ("test_memory_does_not_grow_with_video_length",)  # tracemalloc sees xdist's own threads
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the timing-sensitive tests `serial`; keep each dev clip's tests on one xdist worker."""
     for item in items:
-        if item.path.name in SERIAL_FILES:
+        if item.path.name in SERIAL_FILES or getattr(item, "originalname", item.name) in SERIAL_TESTS:
             item.add_marker(pytest.mark.serial)
-        label = getattr(getattr(item, "callspec", None), "params", {}).get("label")
-        if isinstance(label, dict) and "file" in label:
-            item.add_marker(pytest.mark.xdist_group(label["file"]))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        # A dev clip's tests (test_dev_videos: `label`; test_stability: `clip`, whose session
+        # fixture tracks every perturbation of a clip at once) share one worker and its tracks.
+        clip = params.get("label", {}).get("file") if isinstance(params.get("label"), dict) else params.get("clip")
+        if isinstance(clip, str):
+            item.add_marker(pytest.mark.xdist_group(clip))
