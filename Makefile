@@ -42,10 +42,10 @@ xvfb:
 	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb >/dev/null; \
 	  else echo "Xvfb not found: the live window test will be skipped"; fi; }
 
-## make test: install dev extras (and chromium, Xvfb), lint, run the whole suite: two workers (pytest-xdist,
-## each dev clip's tests on one worker), then the timing-sensitive tests alone (marker `serial`)
+## make test: install dev extras (and chromium, Xvfb), lint, run the whole suite: two workers (pytest-xdist;
+## dev tracks made once and shared through files), then the timing-sensitive tests alone (marker `serial`)
 test: install-dev browser xvfb lint
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not serial" --durations=15
+	$(BIN)/python -m pytest -q -n 2 -m "not serial" --durations=15
 	$(BIN)/python -m pytest -q -m serial
 
 ## make lint: ruff, mypy on src/ ([tool.mypy] in pyproject.toml), the layer check (imports only go down: docs/architecture.md)

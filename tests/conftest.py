@@ -31,7 +31,7 @@ def samples_dir() -> Path:
     return require_samples()
 
 
-def _shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder every pytest-xdist worker of this run sees (the workers' own base temps share a parent)."""
     base = tmp_path_factory.getbasetemp()
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
@@ -52,7 +52,7 @@ def dev_track(tmp_path_factory: pytest.TempPathFactory):
     from formcheck.pipeline.analyze import track_video
     from formcheck.pose.track import PoseTrack
 
-    cache = _shared_tmp(tmp_path_factory) / "dev-tracks"
+    cache = shared_tmp(tmp_path_factory) / "dev-tracks"
     cache.mkdir(exist_ok=True)
 
     def get(name: str, model_hz: float = 0.0) -> PoseTrack:
@@ -77,15 +77,8 @@ SERIAL_FILES = ("test_live.py", "test_live_streams.py", "test_live_window.py")
 SERIAL_TESTS = ("test_memory_does_not_grow_with_video_length",)  # tracemalloc sees xdist's own threads
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark the timing-sensitive tests `serial`; keep each dev clip's tests on one xdist worker."""
+    """Mark the timing-sensitive tests `serial` (before `-m` selects)."""
     for item in items:
         if item.path.name in SERIAL_FILES or getattr(item, "originalname", item.name) in SERIAL_TESTS:
             item.add_marker(pytest.mark.serial)
-        params = getattr(getattr(item, "callspec", None), "params", {})
-        # A dev clip's tests (test_dev_videos: `label`; test_stability: `clip`, whose session
-        # fixture tracks every perturbation of a clip at once) share one worker and its tracks.
-        clip = params.get("label", {}).get("file") if isinstance(params.get("label"), dict) else params.get("clip")
-        if isinstance(clip, str):
-            item.add_marker(pytest.mark.xdist_group(clip))

@@ -387,7 +387,7 @@ def test_a_4k_video_runs_in_bounded_memory(tmp_path: Path):
 
 # --- property: mutated videos ------------------------------------------------------------------
 
-FUZZ_EXAMPLES = int(os.environ.get("FORMCHECK_FUZZ_EXAMPLES", "25"))
+FUZZ_EXAMPLES = int(os.environ.get("FORMCHECK_FUZZ_EXAMPLES", "12"))
 
 
 @pytest.fixture(scope="module")
