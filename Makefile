@@ -26,21 +26,22 @@ install-dev: $(VENV)/.installed-dev
 demo: install
 	$(BIN)/formcheck $(DEMO)
 
-# The HTML report test renders the page in Debian's Chromium (no downloaded browser).
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+# $(call debian,COMMAND,PACKAGE,TEST): install Debian's PACKAGE where COMMAND is missing (as root),
+# else say that TEST will be skipped. No downloaded browser or X server: the distribution's own.
+define debian
+	@command -v $(1) >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian's chromium for the browser test"; \
-	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "chromium not found: the browser test will be skipped"; fi; }
+	    echo "installing Debian's $(2) for $(3)"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
+	  else echo "$(1) not found: $(3) will be skipped"; fi; }
+endef
 
-# The live window test opens the window on a virtual X screen (Debian's Xvfb).
+# The HTML report and video tests render in Chromium; the live window test opens on Xvfb.
+browser:
+	$(call debian,chromium,chromium,the browser tests)
+
 xvfb:
-	@command -v Xvfb >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian's Xvfb for the live window test"; \
-	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb >/dev/null; \
-	  else echo "Xvfb not found: the live window test will be skipped"; fi; }
+	$(call debian,Xvfb,xvfb,the live window test)
 
 ## make test: install dev extras (and chromium, Xvfb), lint, run the whole suite: two workers (pytest-xdist;
 ## dev tracks made once and shared through files), then the timing-sensitive tests alone (marker `serial`)

@@ -22,6 +22,7 @@ from formcheck.cli.common import (
     with_model_rate,
 )
 from formcheck.errors import ExitCode, Terminated
+from formcheck.util.text import plural
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
@@ -94,7 +95,7 @@ def batch(
         counts = [f"{result.count(s)} {label}" for s, label in labels.items()]
         reused = sum(r.reused for r in result.records)
         cached = sum(r.from_cache and not r.reused for r in result.records)
-        err.print(f"{_n(len(result.records), 'file')}: {', '.join(c for c in counts if not c.startswith('0 '))}"
+        err.print(f"{plural(len(result.records), 'file')}: {', '.join(c for c in counts if not c.startswith('0 '))}"
                   + (f" ({reused} already done, skipped)" if reused else "")
                   + (f" ({cached} from their cached pose tracks, without the model)" if cached else "")
                   + f" · {escape(str(out / 'summary.csv'))} · {escape(str(out / 'index.html'))}", soft_wrap=True)
@@ -127,7 +128,7 @@ class _View:
         if self.quiet:
             return
         if reused:
-            err.print(f"formcheck: {_n(reused, 'file')} already scored with these settings, skipped; {todo} to do")
+            err.print(f"formcheck: {plural(reused, 'file')} already scored with these settings, skipped; {todo} to do")
         if err.is_terminal and todo:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -156,9 +157,5 @@ def _describe(rec: Any) -> str:
         return rec.message or "no hip thrust or glute bridge found"
     score = "" if rec.mean_score is None else f", mean score {rec.mean_score:.0f}"
     cached = " (from the cached pose track)" if rec.from_cache else ""
-    return f"{rec.exercise.replace('_', ' ')}, {_n(rec.reps or 0, 'rep')}{score}{cached}"
+    return f"{rec.exercise.replace('_', ' ')}, {plural(rec.reps or 0, 'rep')}{score}{cached}"
 
-
-def _n(n: int, word: str) -> str:
-    """A counted noun: 1 rep, 2 reps."""
-    return f"{n} {word}{'s' if n != 1 else ''}"

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from formcheck.apps.batch.inputs import STATE_DIR
 from formcheck.util.atomic import Ledger, staged, write_text
+from formcheck.util.text import plural
 
 if TYPE_CHECKING:
     from formcheck.apps.batch.records import BatchResult, Record
@@ -116,7 +117,7 @@ def _set_card(r: Record) -> str:
     parts = [img, f"<h3>{name}</h3>"]
     if r.status in ("ok", "nothing_to_score"):
         what = exercise_words(r.exercise or "none")
-        reps = "" if r.reps is None else f" · {r.reps} rep{'s' if r.reps != 1 else ''}"
+        reps = "" if r.reps is None else f" · {plural(r.reps, 'rep')}"
         score = ("" if r.mean_score is None else
                  f'<div class="score" style="color:{_score_colour(r.mean_score)}">{r.mean_score:.0f}'
                  "<small> / 100</small></div>")
