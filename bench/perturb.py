@@ -200,7 +200,87 @@ def get(name: str) -> Perturbation:
         return _resize(2.0, name)
     if name == "fast":
         return _fast()
-    raise KeyError(f"unknown perturbation {name!r}; known: {', '.join((BASELINE, *DEFAULT))}")
+    if m := re.fullmatch(r"gif(\d+)", name):
+        return _low_rate(float(m[1]), sway=False)
+    if m := re.fullmatch(r"gif(\d+)sway", name):
+        return _low_rate(float(m[1]), sway=True)
+    if name == "sway":
+        return _sway()
+    raise KeyError(f"unknown perturbation {name!r}; known: {', '.join((BASELINE, *DEFAULT, *HARDER))}")
+
+
+# Harder than harmless, run on request (`--only sway,gif7,gif7sway`): what a phone held by hand, or an
+# exercise GIF, does to the video. A count that holds here holds on footage of that kind; a top
+# may move by up to a frame (0.14 s at 7 fps).
+HARDER = ("sway", "gif7", "gif7sway")
+# The hand-held sway: roll, zoom and shift, each a slow sine (the periods of a hand, not a shake).
+SWAY_ROLL_DEG = 6.0
+SWAY_ZOOM = 0.12
+SWAY_SHIFT = 0.04  # of the frame's width and height
+SWAY_HZ = (0.23, 0.31, 0.37, 0.29)  # roll, zoom, x shift, y shift
+
+
+def sway_matrix(t: float, size: tuple[int, int]) -> np.ndarray:
+    """The 2x3 affine map of the swayed camera at time `t` for a frame of `size` (w, h)."""
+    import cv2
+
+    w, h = size
+    roll, zoom, dx, dy = (math.sin(2 * math.pi * hz * t + k) for k, hz in enumerate(SWAY_HZ))
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), SWAY_ROLL_DEG * roll, 1.0 + SWAY_ZOOM * zoom)
+    m[:, 2] += (SWAY_SHIFT * w * dx, SWAY_SHIFT * h * dy)
+    return m
+
+
+def _swayed(frames: Iterable[Any]) -> Iterator[Any]:
+    import cv2
+
+    for f in frames:
+        h, w = f.image.shape[:2]
+        img = cv2.warpAffine(f.image, sway_matrix(f.t, (w, h)), (w, h), borderMode=cv2.BORDER_REPLICATE)
+        yield dataclasses.replace(f, image=img)
+
+
+def _sway() -> Perturbation:
+    def make(clip: Clip, info) -> Any:
+        frames = _frames(clip, _video_config().max_side)
+        try:
+            return _stream(clip, info, _swayed(frames))
+        finally:
+            frames.close()
+
+    return Perturbation("sway", "video", f"a hand-held camera: roll ±{SWAY_ROLL_DEG:g}°, zoom ±{SWAY_ZOOM:.0%}, "
+                        f"shift ±{SWAY_SHIFT:.0%} (slow sines)",
+                        {"roll": SWAY_ROLL_DEG, "zoom": SWAY_ZOOM, "shift": SWAY_SHIFT, "hz": SWAY_HZ}, make)
+
+
+def _low_rate(hz: float, sway: bool) -> Perturbation:
+    """The clip as an exercise GIF at `hz` frames a second: one frame kept per 1/hz, each shown
+    until the next (the GIF's own frame times), the model on every kept frame."""
+
+    def make(clip: Clip, info) -> Any:
+        frames = _frames(clip, _video_config().max_side)
+        slot = [-1]
+
+        def keep(f: Any) -> bool:
+            s = math.floor(f.t * hz + 1e-6)
+            if s == slot[0]:
+                return False
+            slot[0] = s
+            return True
+
+        kept = (f for f in frames if keep(f))
+        try:
+            return _stream(clip, dataclasses.replace(info, fps=hz), _swayed(kept) if sway else kept, fps=hz)
+        finally:
+            frames.close()
+
+    def check(clip: Clip, info, v) -> str | None:
+        return "already at or below that rate" if clip_rate(info) <= hz * 1.2 else None
+
+    name = f"gif{hz:g}" + ("sway" if sway else "")
+    what = f"the clip as a {hz:g} fps GIF" + (", with the hand-held sway" if sway else "")
+    return Perturbation(name, "video", what, {"hz": hz, "sway": sway, **({"roll": SWAY_ROLL_DEG} if sway else {})},
+                        make, check, 1.0 * hz / 30)
 
 
 def _video_config(**kw: Any):

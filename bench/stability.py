@@ -55,7 +55,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clips", default="*", help="glob(s) on the clip file name, comma-separated (default: all)")
     ap.add_argument("--only", default="", help="perturbations, comma-separated, globs allowed "
-                    f"(default: {','.join(perturb.DEFAULT)})")
+                    f"(default: {','.join(perturb.DEFAULT)}; harder ones on request: {','.join(perturb.HARDER)})")
     ap.add_argument("--cache", type=Path, default=perturb.DEFAULT_CACHE, help="track cache (default: %(default)s)")
     ap.add_argument("--jobs", type=int, default=2, help="worker processes (default: 2; 1 = in this process)")
     ap.add_argument("--samples", type=Path, default=perturb.SAMPLES, help="dev videos with labels.json")

@@ -109,6 +109,36 @@ def test_long_gap_splits_and_short_gap_does_not_invent_reps():
     assert all(np.isfinite([r.rom_deg for r in reps]))
 
 
+def test_a_rep_is_counted_across_an_unseen_top():
+    """A top hidden by the plate, or dropped as a tracker glitch (smoothing.glitches), for up to
+    max_bridge_s: still one full rep, not two partial halves."""
+    t, s = sine_reps(3, period_s=2.5)
+    hidden = s.copy()
+    hidden[(t > 3.85) & (t < 4.65)] = np.nan  # 0.8 s around the second top (4.25 s)
+    reps = full(segment(kinematics(t, hidden, lift=(s - s.min()) / 100.0 + 0 * hidden)))
+    assert len(reps) == 3
+    assert reps[1].top_s == pytest.approx(4.25, abs=0.2)
+    # Longer than the bridge: the stretches either side are apart, and the hidden rep is lost.
+    longer = segment(kinematics(t, hidden, lift=(s - s.min()) / 100.0 + 0 * hidden), RepsConfig(max_bridge_s=0.5))
+    assert len(full(longer)) == 2
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_last_rep_the_clip_cuts_near_its_top_is_partial_whatever_the_noise(seed):
+    """The clip ends 15° (a knife edge of min_rom_deg) into the lowering of a 50° rep: partial
+    every time, as a share of its own rise; lowered 60 % of the way it is a full rep."""
+    rng = np.random.default_rng(seed)
+    t, s = sine_reps(2, period_s=2.0, bottom=120.0, top=170.0)
+    # Cut where the second rep has come down 15° from its top (4.5 s): 0.3 of its rise.
+    x = s + rng.normal(0, 1.0, len(s))
+    cut = np.flatnonzero((t > 3.5) & (s <= 155.0))[0]
+    reps = segment(kinematics(t[:cut], x[:cut], lift=(s[:cut] - 120.0) / 100.0))
+    assert len(full(reps)) == 1 and reps[-1].partial and "ends mid-rep" in reps[-1].reason
+    further = np.flatnonzero((t > 3.5) & (s <= 140.0))[0]  # 30° of 50: 0.6
+    reps = segment(kinematics(t[:further], x[:further], lift=(s[:further] - 120.0) / 100.0))
+    assert len(full(reps)) == 2
+
+
 def test_threshold_from_config():
     t, s = sine_reps(3, bottom=150, top=170)  # 20° of range
     assert len(full(segment(kinematics(t, s, lift=(s - 150) / 50)))) == 3

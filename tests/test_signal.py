@@ -7,7 +7,16 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from formcheck.analysis.smoothing import OneEuroFilter, cut_points, fill_gaps, lowpass, runs
+from formcheck.analysis.smoothing import (
+    OneEuroFilter,
+    SmoothingConfig,
+    cut_points,
+    drop_glitches,
+    fill_gaps,
+    glitches,
+    lowpass,
+    runs,
+)
 from visual_builders import stick_track
 
 
@@ -65,6 +74,41 @@ def test_a_flipped_skeleton_after_a_dropout_is_a_cut():
     cuts = cut_points(replace(track, image=image), max_jump=0.5)
     assert np.flatnonzero(cuts).tolist() == [11]
     assert not cut_points(track, max_jump=0.5).any()
+
+
+def _flipped(track, rows: slice, shift: float = 0.0):
+    """The track with `rows` turned end for end about the torso (and moved `shift` px right)."""
+    image = track.image.copy()
+    centre = image[rows, :, :2].mean(axis=1, keepdims=True)
+    image[rows, :, :2] = 2 * centre - image[rows, :, :2]
+    image[rows, :, 0] += shift
+    return replace(track, image=image)
+
+
+def test_a_wrong_pose_between_two_matching_poses_is_a_glitch_and_dropped():
+    """MediaPipe can hold a lifter flipped end for end for a second at the top of a rep, then
+    find them again where they were: the stretch is no shot of its own and its frames go, so the
+    poses either side are one stretch (reps.segment bridges the gap)."""
+    track = stick_track(60, 320, 180)  # 15 fps
+    bad = _flipped(track, slice(20, 35))  # 1 s
+    assert np.flatnonzero(glitches(bad)).tolist() == list(range(20, 35))
+    cleaned = drop_glitches(bad)
+    assert not cleaned.detected[20:35].any() and cleaned.detected[:20].all() and cleaned.detected[35:].all()
+    assert not cut_points(cleaned, max_jump=0.5).any()
+    assert not glitches(track).any()
+
+
+def test_a_shot_that_does_not_come_back_or_lasts_long_is_no_glitch():
+    track = stick_track(90, 320, 180)  # 15 fps, 6 s
+    for_good = _flipped(track, slice(20, 90))  # a new shot to the end of the clip
+    assert not glitches(for_good).any()
+    long = _flipped(track, slice(20, 60))  # 2.7 s: longer than max_glitch_s (2 s)
+    assert not glitches(long).any()
+    assert glitches(long, SmoothingConfig(max_glitch_s=3.0)).sum() == 40
+    # Back, but somewhere else: a third shot, not the first one resumed.
+    image = _flipped(track, slice(20, 35)).image.copy()
+    image[35:, :, 0] += 200
+    assert not glitches(replace(track, image=image)).any()
 
 
 def test_lowpass_is_defined_in_time_so_dropped_frames_do_not_change_the_curve():

@@ -99,6 +99,9 @@ class Kinematics:
     # Hips above the shoulder->planted-ankle line (the two supports), torso lengths: a distance,
     # so a camera that rolls does not change it (only which side is "up" uses the picture).
     hip_over_supports: np.ndarray | None = None
+    # (N,) bool: an edit cut or a pose jump at this frame (formcheck.analysis.smoothing.cut_points,
+    # across missing frames); None = not known (live mode, built by hand).
+    cut: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.t)

@@ -58,6 +58,21 @@ class RepsConfig:
     # way (hip extension and hip height, each against the smaller of the two tops' rises).
     merge_dip_frac: float = 0.4
     min_segment_s: float = 0.5  # tracked stretches shorter than this are ignored
+    # A rep is followed across a stretch this long where the lifter was not seen (a top hidden
+    # by the plate, a tracker glitch dropped by smoothing.glitches): for finding reps only, the
+    # hip angle and height are bridged in a straight line; the rules still see nothing there,
+    # and the rep's confidence says how much was unseen.
+    max_bridge_s: float = field(default=2.0, metadata={"range": (0, 10)})
+    # ... and only where the lifter is found as they were left: the hip angle and height either
+    # side of the gap within these, and no cut between. The same position before and after is a
+    # hold (a top, a bottom) that was hidden; anything else may be another shot or another rep.
+    bridge_hip_deg: float = field(default=20.0, metadata={"range": (0, 180)})
+    bridge_lift: float = field(default=0.3, metadata={"range": (0, 10)})
+    # A rep at the end (start) of a tracked stretch is full only if it was lowered (raised) at
+    # least this share of its other side: a last rep whose top the clip catches just before it
+    # ends has fallen 14-17° of 50, and whether that clears min_rom_deg is a knife edge; a share
+    # of its own rise is not. (Between two tops, merge_dip_frac asks the like.)
+    min_side_frac: float = field(default=0.4, metadata={"range": (0, 1)})
     partial_frac: float = 0.6  # a rep with less range than this × the set's typical best is partial
     best_quantile: float = 0.75  # the set's "typical best" range: this quantile of its reps' ranges
     edge_frac: float = 0.2  # a rep starts/ends where it is this fraction of the way up from the bottom
@@ -139,6 +154,19 @@ def _merge_shallow(seg: np.ndarray, lift: np.ndarray, peaks: list[int], cfg: Rep
     return peaks
 
 
+def _cut_short(seg: np.ndarray, lo_a: int, top: int, lo_b: int, cfg: RepsConfig) -> str:
+    """Why a cycle whose bottom is the end (start) of the tracked stretch is partial: it was
+    not lowered (raised) through min_side_frac of its range before the stretch ended (began).
+    A bottom is the stretch's end when nothing after it rises again by more than hold_band_deg
+    (the lowest frame of a fall that the clip cuts wanders with the noise)."""
+    rise, fall = seg[top] - seg[lo_a], seg[top] - seg[lo_b]
+    if fall < cfg.min_side_frac * rise and seg[lo_b:].max() - seg[lo_b] < cfg.hold_band_deg:
+        return "the clip ends mid-rep"
+    if rise < cfg.min_side_frac * fall and seg[: lo_a + 1].max() - seg[lo_a] < cfg.hold_band_deg:
+        return "the clip starts mid-rep"
+    return ""
+
+
 def _cycles(k: Kinematics, a: int, b: int, fs: float, cfg: RepsConfig) -> list[_Cycle]:
     from scipy.signal import find_peaks  # here, not at import: scipy.signal costs ~0.6 s to load
 
@@ -147,7 +175,8 @@ def _cycles(k: Kinematics, a: int, b: int, fs: float, cfg: RepsConfig) -> list[_
     found, _ = find_peaks(seg, prominence=cfg.min_rom_deg, distance=max(1, int(cfg.min_period_s * fs)))
     peaks = _merge_shallow(seg, lift, found.tolist(), cfg)
     troughs = _troughs(seg, peaks)
-    out = [_Cycle(a + troughs[i], a + p, a + troughs[i + 1], "") for i, p in enumerate(peaks)]
+    out = [_Cycle(a + troughs[i], a + p, a + troughs[i + 1], _cut_short(seg, troughs[i], p, troughs[i + 1], cfg))
+           for i, p in enumerate(peaks)]
     # The clip may start at (or on the way down from) the top, or end on the way up:
     # half cycles at the edges are partial reps.
     first_lo = troughs[0]
@@ -278,10 +307,11 @@ def segment(k: Kinematics, cfg: RepsConfig | None = None, engaged: bool = False)
     the thresholds counts too.
     """
     cfg = cfg or RepsConfig()
-    s = k.hip_ext
     t = k.t
     if len(t) < 3:
         return []
+    k = bridged(k, cfg)
+    s = k.hip_ext
     fs = 1.0 / float(np.median(np.diff(t)))
     found: list[_Cycle] = []
     for a, b in runs(np.isfinite(s)):
@@ -324,6 +354,23 @@ def segment(k: Kinematics, cfg: RepsConfig | None = None, engaged: bool = False)
             )
         )
     return mark_short(reps, cfg)
+
+
+def bridged(k: Kinematics, cfg: RepsConfig) -> Kinematics:
+    """The hip angle and height filled in a straight line across each gap that hides a hold
+    (RepsConfig.max_bridge_s, bridge_hip_deg, bridge_lift): for finding reps, not for the rules."""
+    t, hip, lift = k.t, k.hip_ext.copy(), np.array(k.lift, dtype=float, copy=True)
+    for lo, hi in runs(~np.isfinite(hip)):
+        if lo == 0 or hi == len(t) or t[hi] - t[lo - 1] > cfg.max_bridge_s:
+            continue
+        if k.cut is not None and k.cut[hi]:
+            continue
+        if not (abs(hip[hi] - hip[lo - 1]) <= cfg.bridge_hip_deg and abs(lift[hi] - lift[lo - 1]) <= cfg.bridge_lift):
+            continue
+        w = (t[lo:hi] - t[lo - 1]) / (t[hi] - t[lo - 1])
+        hip[lo:hi] = hip[lo - 1] * (1 - w) + hip[hi] * w
+        lift[lo:hi] = lift[lo - 1] * (1 - w) + lift[hi] * w
+    return replace(k, hip_ext=hip, lift=lift)
 
 
 def tempo(rep: Rep, t: np.ndarray) -> tuple[float, float]:

@@ -28,6 +28,10 @@ class SmoothingConfig:
     # The torso turning more than this between two frames is a cut or a flipped skeleton: no
     # body rotates that fast (a thrust turns the torso ~45° in a second).
     max_turn_deg: float = field(default=90.0, metadata={"range": (0, 180)})
+    # A stretch between two cuts no longer than this, where the pose just before it and just
+    # after it agree (no cut between them), is the tracker on a wrong pose (a skeleton flipped
+    # end for end at the top of a rep, a jump onto the bench), not a shot of its own: dropped.
+    max_glitch_s: float = field(default=2.0, metadata={"range": (0, 60)})
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -52,6 +56,28 @@ def fill_gaps(t: np.ndarray, x: np.ndarray, max_gap_s: float) -> np.ndarray:
     return x
 
 
+def _torso(track: PoseTrack) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Per frame: the torso's centre and shoulder-ward axis (px), its length; the clip's median length."""
+    im = track.image
+    shoulders = im[:, [L_SHOULDER, R_SHOULDER], :2].mean(axis=1)
+    hips = im[:, [L_HIP, R_HIP], :2].mean(axis=1)
+    axis = shoulders - hips
+    torso = np.linalg.norm(axis, axis=1)
+    scale = float(np.nanmedian(torso)) if np.isfinite(torso).any() else float("nan")
+    return (shoulders + hips) / 2, axis, torso, scale
+
+
+def _apart(centre: np.ndarray, axis: np.ndarray, i: np.ndarray, j: np.ndarray, scale: float,
+           max_jump: float, max_turn_deg: float) -> np.ndarray:
+    """Whether the torso at frames `j` is too far (or turned too much) from the torso at `i` to be
+    the same shot: a move of more than max_jump torso lengths, or a turn over max_turn_deg."""
+    step = np.linalg.norm(centre[j] - centre[i], axis=-1) / scale
+    u = axis[i] / np.linalg.norm(axis[i], axis=-1, keepdims=True)
+    w = axis[j] / np.linalg.norm(axis[j], axis=-1, keepdims=True)
+    turn = np.degrees(np.arccos(np.clip(np.sum(u * w, axis=-1), -1.0, 1.0)))
+    return np.asarray((step > max_jump) | (turn > max_turn_deg))
+
+
 def cut_points(track: PoseTrack, max_jump: float, max_turn_deg: float = 90.0) -> np.ndarray:
     """(N,) bool: True where the lifter's torso jumps implausibly far or turns over (an edit cut,
     or the model flipping the skeleton upside down), compared with the last frame that had a pose.
@@ -59,22 +85,57 @@ def cut_points(track: PoseTrack, max_jump: float, max_turn_deg: float = 90.0) ->
     Comparing across missing frames matters: a one-frame dropout between two different shots
     (or between a flipped and an upright skeleton) must not hide the cut.
     """
-    im = track.image
-    shoulders = im[:, [L_SHOULDER, R_SHOULDER], :2].mean(axis=1)
-    hips = im[:, [L_HIP, R_HIP], :2].mean(axis=1)
-    centre = (shoulders + hips) / 2
-    axis = shoulders - hips
-    torso = np.linalg.norm(axis, axis=1)
-    scale = np.nanmedian(torso) if np.isfinite(torso).any() else np.nan
-    jump = np.full(len(im), False)
+    centre, axis, torso, scale = _torso(track)
+    jump = np.full(len(track), False)
     seen = np.flatnonzero(np.isfinite(centre).all(axis=1) & (torso > 0))
     if len(seen) < 2 or not (np.isfinite(scale) and scale > 0):
         return jump
-    step = np.linalg.norm(np.diff(centre[seen], axis=0), axis=1) / scale
-    u = axis[seen] / torso[seen, None]
-    turn = np.degrees(np.arccos(np.clip(np.sum(u[1:] * u[:-1], axis=1), -1.0, 1.0)))
-    jump[seen[1:]] = (step > max_jump) | (turn > max_turn_deg)
+    jump[seen[1:]] = _apart(centre, axis, seen[:-1], seen[1:], scale, max_jump, max_turn_deg)
     return jump
+
+
+def glitches(track: PoseTrack, cfg: SmoothingConfig | None = None) -> np.ndarray:
+    """(N,) bool: frames where the tracker held a wrong pose: a stretch of at most max_glitch_s
+    that starts and ends with a cut, where the last pose before it and the first after it are
+    no cut apart, so the shot never changed (MediaPipe flipping a lifter end for end at the top
+    of a rep, then finding them again). An edit cut to another shot and back within the time is
+    dropped too: it is no view of the set either.
+    """
+    cfg = cfg or SmoothingConfig()
+    out = np.full(len(track), False)
+    cuts = np.flatnonzero(cut_points(track, cfg.max_jump, cfg.max_turn_deg))
+    if len(cuts) < 2:
+        return out
+    centre, axis, torso, scale = _torso(track)
+    seen = np.flatnonzero(np.isfinite(centre).all(axis=1) & (torso > 0))
+    t = track.t
+    k = 0
+    while k < len(cuts) - 1:
+        a = int(cuts[k])
+        before = seen[seen < a]
+        if not len(before):
+            k += 1
+            continue
+        ends = [j for j in cuts[k + 1:] if t[j] - t[a] <= cfg.max_glitch_s]
+        back = [int(j) for j in ends if not _apart(centre, axis, np.array([before[-1]]), np.array([j]), scale,
+                                                    cfg.max_jump, cfg.max_turn_deg)[0]]
+        if not back:
+            k += 1
+            continue
+        out[a:back[0]] = True
+        k = int(np.searchsorted(cuts, back[0], side="right"))
+    return out
+
+
+def drop_glitches(track: PoseTrack, cfg: SmoothingConfig | None = None) -> PoseTrack:
+    """The track with the frames of `glitches` unseen (NaN), as if the model had found no one."""
+    bad = glitches(track, cfg)
+    if not bad.any():
+        return track
+    image, world, vis = track.image.copy(), track.world.copy(), track.visibility.copy()
+    image[bad] = world[bad] = np.nan
+    vis[bad] = np.nan
+    return replace(track, image=image, world=world, visibility=vis)
 
 
 def _filtfilt(x: np.ndarray, fs: float, cutoff_hz: float, order: int) -> np.ndarray:
@@ -150,10 +211,10 @@ def fill_skipped(track: PoseTrack, cfg: SmoothingConfig | None = None) -> PoseTr
 
 
 def smooth_track(track: PoseTrack, cfg: SmoothingConfig | None = None) -> PoseTrack:
-    """Offline smoothing: fill the frames the model skipped, split at cuts, fill short gaps,
-    zero-phase low-pass."""
+    """Offline smoothing: fill the frames the model skipped, drop the tracker's glitches, split
+    at cuts, fill short gaps, zero-phase low-pass."""
     cfg = cfg or SmoothingConfig()
-    track = fill_skipped(track, cfg)
+    track = drop_glitches(fill_skipped(track, cfg), cfg)
     image, world, vis = track.image.copy(), track.world.copy(), track.visibility.copy()
     cuts = np.flatnonzero(cut_points(track, cfg.max_jump, cfg.max_turn_deg))
     bounds = [0, *cuts.tolist(), len(track)]

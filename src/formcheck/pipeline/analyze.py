@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from formcheck.analysis.agreement import AngleAgreement, agreement
@@ -15,7 +15,7 @@ from formcheck.analysis.confidence import Confidence, Level, exercise_confidence
 from formcheck.analysis.exercise import Exercise, classify
 from formcheck.analysis.kinematics import Kinematics, compute
 from formcheck.analysis.reps import Rep, segment
-from formcheck.analysis.smoothing import smooth_track
+from formcheck.analysis.smoothing import cut_points, smooth_track
 from formcheck.config import Config
 from formcheck.errors import NotAVideo
 from formcheck.pipeline.scoring import Focus, focus, score_rep, weights_of
@@ -100,7 +100,7 @@ def track_video(
 def analyze_track(track: PoseTrack, cfg: Config | None = None) -> Analysis:
     cfg = cfg or Config()
     smoothed = smooth_track(track, cfg.smoothing)
-    k = compute(smoothed)
+    k = replace(compute(smoothed), cut=cut_points(smoothed, cfg.smoothing.max_jump, cfg.smoothing.max_turn_deg))
     reps = segment(k, cfg.reps) if track.detected.any() else []
     exercise = classify(k, reps)
     if exercise == Exercise.NONE:

@@ -172,7 +172,7 @@ class OnlineReps:
         if self.state != "down" or self._last_t is None:
             return []
         i = int(np.flatnonzero(np.isfinite(k.hip_ext))[-1])
-        return self._confirm(k, i, False) if self._lift_drop(k) >= self.cfg.min_lift else []
+        return self._confirm(k, i, False, at_end=True) if self._lift_drop(k) >= self.cfg.min_lift else []
 
     def _lift_drop(self, k: Kinematics) -> float:
         after = k.lift[self._hi[1] :]
@@ -189,10 +189,14 @@ class OnlineReps:
         stalled = t - self._post_t >= lv.settle_s
         return "back_down" if back_down else "rebound" if rebound else "stalled" if stalled else ""
 
-    def _confirm(self, k: Kinematics, i: int, back_down: bool) -> list[Rep]:
+    def _confirm(self, k: Kinematics, i: int, back_down: bool, at_end: bool = False) -> list[Rep]:
         a, last_top = self._a, self.reps[-1].top if self.reps else -1
         window = slice_kinematics(k, a, i + 1, self.max_gap_s)
-        new = [_shift(r, a) for r in segment(window, self.cfg, engaged=True)]
+        # Mid-stream, `_over` has judged the rep lowered: the window ends there, not the set, so
+        # the share of its range it fell by then is no reason to call it cut short (file mode
+        # sees the rest of the fall). At the end of the stream it is the same call as file mode's.
+        cfg = self.cfg if at_end else replace(self.cfg, min_side_frac=0.0)
+        new = [_shift(r, a) for r in segment(window, cfg, engaged=True)]
         new = [r for r in new if r.top > last_top and "ends mid-rep" not in r.reason]
         if back_down and new and new[-1].end < i:
             # Back at the previous bottom's end level: file mode's end (which it measures from
