@@ -186,10 +186,14 @@ def _gate_set(gate: str, margin: float, n: int, seed: int, sure_first: bool):
     elif gate == "knee":
         val = cfg.max_top_knee_deg - margin * cfg.knee_band_deg
         over["knee"] = np.where(sure_first & first, 90.0, val) + rng.normal(0, cfg.knee_band_deg / 5, len(t))
+    elif gate == "hip_open":  # bottoms at 60°, tops at the edge (the clear first one at 178°)
+        top = cfg.min_top_hip_deg + margin * cfg.hip_band_deg
+        amp = (top - 60.0) / 0.95  # the frames near a sine's top have their median at 95 % of it
+        s = 60.0 + u * np.where(sure_first & first, 118.0, amp) + rng.normal(0, cfg.hip_band_deg / 5, len(t))
     return kinematics(t, s, **over)
 
 
-GATES = ["lift", "hip_rise", "incline", "knee"]
+GATES = ["lift", "hip_rise", "incline", "knee", "hip_open"]
 
 
 @pytest.mark.parametrize("gate", GATES)

@@ -32,6 +32,7 @@ GATE_WORDS = {
     "incline": "the body's incline (lying vs standing)",
     "knee_top": "the knee bend at the top",
     "hip_top": "the hip angle at the top",
+    "hip_open": "how far the hips open at the top",
     "rom": "the range of motion",
 }
 

@@ -49,9 +49,13 @@ class RepsConfig:
     incline_band_deg: float = field(default=10.0, metadata={"range": (0.1, 90)})
     max_top_knee_deg: float = 155.0  # at the top the knees stay bent (feet planted)
     knee_band_deg: float = field(default=10.0, metadata={"range": (0.1, 90)})
+    # At the top the hips open to near straight: a cycle that tops out with them still bent
+    # more than this (a back extension's fold, a sit-up's, a swing's backswing) is no thrust. The
+    # dev set's real tops: 133-200° (133° on an oblique barbell thrust whose plate hides the hips).
+    min_top_hip_deg: float = field(default=120.0, metadata={"range": (0, 360), "below": "max_top_hip_deg"})
     max_top_hip_deg: float = 235.0  # beyond this the "arch" is a flipped or cut skeleton, not a body
     max_rom_deg: float = 150.0  # no hip moves this far in a rep: a tracking jump, not a rep
-    # The band for the two plausibility limits above.
+    # The band for the hip limits above and the range limit below.
     hip_band_deg: float = field(default=10.0, metadata={"range": (0.1, 90)})
     min_period_s: float = 0.6  # two tops closer than this are one rep
     # Two tops are two reps only if between them the hips come down at least this share of the
@@ -277,6 +281,7 @@ def margins(e: Evidence, cfg: RepsConfig) -> dict[str, float]:
         "incline": (cfg.max_incline_deg - e.incline) / cfg.incline_band_deg,
         "knee_top": (cfg.max_top_knee_deg - e.knee_top) / cfg.knee_band_deg,
         "hip_top": (cfg.max_top_hip_deg - e.hip_top) / cfg.hip_band_deg,
+        "hip_open": (e.hip_top - cfg.min_top_hip_deg) / cfg.hip_band_deg,
         "rom": (cfg.max_rom_deg - e.rom) / cfg.hip_band_deg,
     }
     # The hips' rise is read twice (up the picture, off the support line); one gate: either
