@@ -139,6 +139,31 @@ def test_a_last_rep_the_clip_cuts_near_its_top_is_partial_whatever_the_noise(see
     assert len(full(reps)) == 2
 
 
+def _held_rep(t: np.ndarray) -> np.ndarray:
+    """One rep: up over 0.8 s from 1 s, a 1.2 s hold at 178°, down over 0.8 s."""
+    up = np.clip((t - 1.0) / 0.8, 0, 1)
+    down = np.clip((t - 3.0) / 0.8, 0, 1)
+    return 110.0 + 68.0 * 0.5 * (1 - np.cos(np.pi * up)) - 68.0 * 0.5 * (1 - np.cos(np.pi * down))
+
+
+def test_a_hold_is_read_in_time_whichever_frames_were_seen():
+    """The hold's length and middle (the rep's top) come from the times the hips cross into and
+    out of the hold's band, read between frames: every frame at 30 fps, a 6 fps GIF, or 0.3 s of
+    frames lost where the hold begins or ends give the same top (±0.05 s) and hold (±0.12 s);
+    read off the frames alone, the lost start moved the top by 0.1 s and the hold by 0.2 s."""
+    t30 = np.arange(0, 5, 1 / 30)
+    variants = [t30, np.arange(0.05, 5, 1 / 6), t30[(t30 < 1.55) | (t30 >= 1.85)], t30[(t30 < 3.0) | (t30 >= 3.3)]]
+    got = []
+    for t in variants:
+        reps = full(segment(kinematics(t, _held_rep(t))))
+        assert len(reps) == 1
+        got.append((reps[0].top_s, reps[0].hold_s))
+    (top, hold), *others = got
+    assert top == pytest.approx(2.4, abs=0.05)
+    for other_top, other_hold in others:
+        assert other_top == pytest.approx(top, abs=0.05) and other_hold == pytest.approx(hold, abs=0.12)
+
+
 def test_threshold_from_config():
     t, s = sine_reps(3, bottom=150, top=170)  # 20° of range
     assert len(full(segment(kinematics(t, s, lift=(s - 150) / 50)))) == 3

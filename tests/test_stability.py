@@ -36,10 +36,7 @@ VIDEO = [n for n in perturb.DEFAULT
          if perturb.get(n).kind == "video" and n not in ("drop30_s1", "drop30_s2", "fast")]
 # Known open failures, each a real one (see the stability table in bench/README.md): strict, so
 # a fix shows up as a failure to remove the entry.
-KNOWN = {
-    ("single_leg_glute_bridge_Prakhar_FitnessTransformer.mp4", "burst"): "a burst inside the long flat hold "
-    "moves the hold's middle by 0.14 s",
-}
+KNOWN: dict[tuple[str, str], str] = {}  # (clip, perturbation): why; empty since the hold is read in time
 # Short, cheap clips, one of each kind: a single-leg bridge at 30 fps (1 rep, a long flat top)
 # and an animated GIF of another exercise (push-ups); each video perturbation tracks them once
 # (~10 passes, two at a time). The floor bridge (BE-PROJECTS, 5 reps: ~85 s of the suite on two

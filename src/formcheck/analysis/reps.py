@@ -215,6 +215,16 @@ def _hold(s: np.ndarray, top: int, a: int, b: int, band: float) -> tuple[int, in
     return i, j
 
 
+def _crossing(t: np.ndarray, s: np.ndarray, out: int, inside: int, level: float) -> float:
+    """When `s` crosses `level` between frame `out` (below it) and the neighbouring frame
+    `inside` (at or above it), in a straight line between the two; `inside`'s time if unclear."""
+    lo, hi = float(s[out]), float(s[inside])
+    if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
+        return float(t[inside])
+    w = min(1.0, max(0.0, (level - lo) / (hi - lo)))
+    return float(t[out] + w * (t[inside] - t[out]))
+
+
 def _near_bottom(s: np.ndarray, lo: int, top: int, frac: float) -> np.ndarray:
     """Frames between the bottom `lo` and `top` still within `frac` of the range of the bottom."""
     a, b = (lo, top) if lo <= top else (top, lo)
@@ -334,11 +344,17 @@ def segment(k: Kinematics, cfg: RepsConfig | None = None, engaged: bool = False)
         start = _edge(s, c.lo_a, c.top, cfg.edge_frac) if not c.partial or c.lo_a != c.top else c.lo_a
         end = _edge(s, c.lo_b, c.top, cfg.edge_frac)
         seg_a, seg_b = c.lo_a, c.lo_b
-        hs, he = _hold(s, c.top, seg_a, seg_b, max(cfg.hold_band_deg, cfg.hold_band_frac * rom))
+        band = max(cfg.hold_band_deg, cfg.hold_band_frac * rom)
+        hs, he = _hold(s, c.top, seg_a, seg_b, band)
         lift = float(k.lift[c.top] - min(k.lift[c.lo_a], k.lift[c.lo_b]))
         # The top is the middle of the hold, not its highest frame: on a flat hold the highest
-        # frame wanders with the tracker's noise (and with which frames were seen).
-        top = hs + int(np.argmin(np.abs(t[hs : he + 1] - (t[hs] + t[he]) / 2)))
+        # frame wanders with the tracker's noise (and with which frames were seen). The hold runs
+        # between the times the hips cross into and out of the band, read between the frames on
+        # either side, so a hold's length and middle do not hang on which frames were seen.
+        level = s[c.top] - band
+        t_in = _crossing(t, s, hs - 1, hs, level) if hs > seg_a else float(t[hs])
+        t_out = _crossing(t, s, he + 1, he, level) if he < seg_b else float(t[he])
+        top = hs + int(np.argmin(np.abs(t[hs : he + 1] - (t_in + t_out) / 2)))
         reps.append(
             Rep(
                 start=start,
@@ -349,7 +365,7 @@ def segment(k: Kinematics, cfg: RepsConfig | None = None, engaged: bool = False)
                 start_s=float(t[start]),
                 top_s=float(t[top]),
                 end_s=float(t[end]),
-                hold_s=float(t[he] - t[hs]),
+                hold_s=t_out - t_in,
                 rom_deg=float(rom),
                 lift=lift,
                 partial=bool(c.partial),
