@@ -126,6 +126,16 @@ def test_rule_verdicts(rule: str, kw: dict[str, Any], exercise: Exercise, want: 
         assert words.lower() in c.cue.lower(), c.cue
 
 
+def test_one_overlong_rep_does_not_mark_down_the_set():
+    """The set's best range is a high quantile of its reps' ranges, not the largest: one rep
+    whose bottom the tracker over-reads (a glitch, +30° here) must not make every other rep
+    "short of the full range"; the short rep of a set is still caught."""
+    tops = (176.0, 176.0, 176.0, 176.0, 206.0)  # the last one's top 30° past the others'
+    assert all(run("consistent_rom", tops, i).verdict == P for i in range(4))
+    short = (176.0, 176.0, 176.0, 146.0)
+    assert run("consistent_rom", short, 3).verdict == F
+
+
 # Each threshold, on either side of its edge: (rule, param, build kwargs, value just inside, just outside).
 EDGES = [
     ("full_lockout", "pass_min_deg", {"tops": (165.0,)}, P, W),

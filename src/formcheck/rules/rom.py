@@ -5,9 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+import numpy as np
+
 from formcheck.pose.track import L_HIP, R_HIP
 from formcheck.rules.base import HIP_EXT_MAX_PLAUSIBLE_DEG, CheckResult, Ladder, RepContext, Rule
 
+# The set's best range: this quantile of its full reps' ranges (as reps.mark_short), not the
+# largest: one rep whose bottom the tracker over-reads must not mark every other rep down.
+BEST_QUANTILE = 0.75
 CUE = "Use the full range every rep: lower all the way and drive all the way up, as on your best rep."
 
 
@@ -18,10 +23,10 @@ class ConsistentRange(Rule):
     "focus on maintaining proper form ... throughout"; S1: lower back down (all the way,
     short of the floor). Reps that shrink as the set goes on (fatigue, cutting the bottom
     or the top) lose stimulus. Measured as the rep's hip-extension range (top minus the
-    lower bottom) as a percentage of the largest range among the set's full reps. A rep the
-    clip cuts is still compared (its range is that of the half cycle the clip shows); reps
-    whose top is an impossible pose (a hip angle over 250°, from a cut) are left out of the
-    reference.
+    lower bottom) as a percentage of the set's best range: the 0.75 quantile of its full reps'
+    ranges, so one over-read rep cannot mark the rest down. A rep the clip cuts is still
+    compared (its range is that of the half cycle the clip shows); reps whose top is an
+    impossible pose (a hip angle over 250°, from a cut) are left out of the reference.
     """
 
     name: ClassVar[str] = "consistent_rom"
@@ -47,7 +52,7 @@ class ConsistentRange(Rule):
         pool = [r for r in sane if r.full] or sane
         if len(ctx.set_reps) < 2 or not pool:
             return self.not_visible("a single rep: nothing to compare it with")
-        best = max(r.rom_deg for r in pool)
+        best = float(np.quantile([r.rom_deg for r in pool], BEST_QUANTILE))
         if best <= 0:
             return self.not_visible("no rep with a measurable range")
         value = 100.0 * rep.rom_deg / best
