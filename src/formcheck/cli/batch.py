@@ -8,9 +8,9 @@ from typing import Annotated, Any
 import typer
 
 from formcheck.cli.common import (
+    BatchFastOption,
     ConfigOption,
     DebugOption,
-    FastOption,
     ModelOption,
     QuietOption,
     err,
@@ -67,19 +67,22 @@ def batch(
                                      "(clients/ana/week3.mp4 -> ana; --lifter for files without one).")] = False,
     db: Annotated[Path | None, typer.Option("--db", help="With --lifter/--lifter-from-folder: the history "
                                                          "database.", metavar="PATH")] = None,
-    fast: FastOption = None,
+    fast: BatchFastOption = None,
     config: ConfigOption = None,
     model: ModelOption = None,
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
     from formcheck.apps.batch.runner import Settings, run_batch
-    from formcheck.config import load_config
+    from formcheck.config import load_config, sets_key
 
     engine = engine or ("ray" if ray_address else "local")
     view = _View(quiet, debug)
     with user_errors(debug), quiet_native_stderr(not debug):
-        cfg = with_model_rate(load_config(config), fast)
+        cfg = load_config(config)
+        if fast is None and not sets_key(config, "video", "model_hz"):
+            fast = True  # batch's default (docs/speed.md, "Is it the same answer?")
+        cfg = with_model_rate(cfg, fast)
         settings = Settings.create(out, cfg, model, csv, html, annotate, config_file=config,
                                    lifter=lifter, lifter_from_folder=lifter_from_folder, db=db)
         try:
