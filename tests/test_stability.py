@@ -32,7 +32,8 @@ CLIPS = list(LABELS)
 NOISE = [n for n in perturb.DEFAULT if perturb.get(n).kind == "track"]
 # One seed of the random drops here (the bench runs three): the suite's time budget. --fast is
 # tested on every dev clip in test_dev_videos (count and class; the bench also checks the tops).
-VIDEO = [n for n in perturb.DEFAULT
+# The harder ones too (a hand-held camera, a 7 fps GIF, both): on these short clips a few seconds.
+VIDEO = [n for n in (*perturb.DEFAULT, *perturb.HARDER)
          if perturb.get(n).kind == "video" and n not in ("drop30_s1", "drop30_s2", "fast")]
 # Known open failures, each a real one (see the stability table in bench/README.md): strict, so
 # a fix shows up as a failure to remove the entry.
