@@ -418,12 +418,8 @@ def test_batch_over_dev_videos_and_broken_files(samples_dir: Path, tmp_path: Pat
         assert int(row["frames"]) > 50
         assert json.loads((out / f"{stem}.json").read_text())["source"] == clip
         assert (out / f"{stem}.html").stat().st_size > 0 and (out / f"{stem}.mp4").stat().st_size > 0
-    # A batch runs a file's time chunks in turn, `formcheck VIDEO --fast` at once (batch's default
-    # rate): the same report.
-    from formcheck.cli.common import with_model_rate
-    from formcheck.config import Config
-
-    alone = json.loads(to_json(build(analyze_path(src / clips[1], with_model_rate(Config(), True)))))
+    # A batch runs a file's time chunks in turn, `formcheck VIDEO` at once: the same report.
+    alone = json.loads(to_json(build(analyze_path(src / clips[1]))))
     assert json.loads((out / f"{Path(clips[1]).stem}.json").read_text()) == alone
     assert rows["empty"]["status"] == rows["renamed_text"]["status"] == "error"
     assert rows["truncated"]["status"] in ("ok", "nothing_to_score", "error")  # recorded either way
@@ -509,9 +505,7 @@ def test_new_outputs_on_a_finished_batch_render_from_the_cached_tracks(tmp_path:
     report = (out / f"{SHORT[:-4]}.json").read_text()
 
     fake_model.off()  # from here on, running or loading the model fails the file
-    # --every-frame: the rate of the library's default Settings above (the CLI's own is --fast).
-    result = CliRunner().invoke(app, [str(src), "--out", str(out), "--engine", "inline", "--html", "--annotate",
-                                      "--every-frame"])
+    result = CliRunner().invoke(app, [str(src), "--out", str(out), "--engine", "inline", "--html", "--annotate"])
     assert result.exit_code == ExitCode.OK, result.output
     row = summary(out)[SHORT[:-4]]
     assert row["status"] == "ok" and row["reused"] == "false"  # other settings: redone, from the cache
@@ -579,27 +573,3 @@ def test_the_track_cache_keeps_full_precision_and_a_stale_or_damaged_file_is_a_m
     assert load_cached(tmp_path, "week1/other", "key-1") is None  # none made
     cache_path(tmp_path, "week1/clip").write_bytes(b"PK\x03\x04 damaged")
     assert load_cached(tmp_path, "week1/clip", "key-1") is None  # tracked again, never an error
-
-
-@pytest.mark.parametrize(("flags", "toml", "hz"), [
-    ((), None, 10.0),  # batch's default: --fast (docs/speed.md)
-    (("--every-frame",), None, 0.0),
-    ((), "[video]\nmodel_hz = 0\n", 0.0),  # a config that says every frame is kept
-    ((), "[video]\nmodel_hz = 5\n", 5.0),
-    (("--fast",), "[video]\nmodel_hz = 0\n", 10.0),  # the flag wins over the config
-    ((), "[reps]\nmin_rom_deg = 20\n", 10.0),  # a config silent on the rate: the default
-], ids=["default", "every-frame", "config-0", "config-5", "flag-over-config", "config-silent"])
-def test_batch_models_at_the_fast_rate_unless_told_otherwise(tmp_path: Path, monkeypatch, flags, toml, hz):
-    seen: dict[str, float] = {}
-
-    def fake_run(paths, settings, *a, **k):
-        seen["hz"] = settings.config.video.model_hz
-        return SimpleNamespace(records=[], count=lambda s: 0)
-
-    monkeypatch.setattr(batch, "run_batch", fake_run)
-    args = [str(tmp_path), "--out", str(tmp_path / "out"), "-q", *flags]
-    if toml is not None:
-        (tmp_path / "c.toml").write_text(toml)
-        args += ["--config", str(tmp_path / "c.toml")]
-    r = CliRunner().invoke(app, args)
-    assert seen.get("hz") == hz, r.output

@@ -55,15 +55,6 @@ def load_config(path: str | Path | None) -> Config:
         raise ConfigError(msg if msg.startswith(str(p)) else f"{p}: {msg}") from None
 
 
-def sets_key(path: str | Path | None, table: str, key: str) -> bool:
-    """Whether the config file (already loaded, so valid) sets `[table] key` itself."""
-    if path is None:
-        return False
-    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    section = data.get(table)
-    return isinstance(section, dict) and key in section
-
-
 def config_from_dict(data: dict[str, Any], where: str = "config") -> Config:
     """Every table, key, type and value checked (each value against its range: util.params)."""
     tables = {"video": VideoConfig, "smoothing": SmoothingConfig, "reps": RepsConfig}

@@ -20,7 +20,9 @@ from formcheck.pose.track import L_ANKLE, L_HIP, L_KNEE, L_SHOULDER, R_ANKLE, R_
 
 @dataclass(frozen=True)
 class AngleAgreement:
-    source: str  # "image" (2-D, the near side; side views) or "world" (3-D, both sides averaged)
+    # "image" (2-D, the near side; side views) or "world" (3-D, both sides averaged; other views,
+    # and the reps a moving camera saw from the front in a side set: kinematics.profile_frames)
+    source: str
     hip_image_deg: float  # hip extension at the top, each way
     hip_world_deg: float
     knee_image_deg: float
@@ -60,8 +62,9 @@ def agreement(track: PoseTrack, k: Kinematics, rep: Rep) -> AngleAgreement:
                       angle(w[:, R_SHOULDER], w[:, R_HIP], w[:, R_KNEE])], axis=0)
     knee_3d = np.mean([angle(w[:, L_HIP], w[:, L_KNEE], w[:, L_ANKLE]),
                        angle(w[:, R_HIP], w[:, R_KNEE], w[:, R_ANKLE])], axis=0)
+    in_profile = k.view.is_side and (k.profile is None or bool(np.mean(k.profile[top]) >= 0.5))
     return AngleAgreement(
-        source="image" if k.view.is_side else "world",
+        source="image" if in_profile else "world",
         hip_image_deg=_median(hip_2d),
         hip_world_deg=_median(hip_3d),
         knee_image_deg=_median(knee_2d),

@@ -22,6 +22,7 @@ from MediaPipe's 3-D world landmarks, averaged over both sides.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -102,6 +103,9 @@ class Kinematics:
     # (N,) bool: an edit cut or a pose jump at this frame (formcheck.analysis.smoothing.cut_points,
     # across missing frames); None = not known (live mode, built by hand).
     cut: np.ndarray | None = None
+    # (N,) bool: in a side set whose camera moves, the frames whose joint angles were read in the
+    # image (profile_frames; the rest in 3-D); None = every frame read the set's one way.
+    profile: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.t)
@@ -131,6 +135,11 @@ def signed_hip_extension(sh: np.ndarray, hip: np.ndarray, knee: np.ndarray) -> n
     return np.where(up_side, 360.0 - a, a)
 
 
+def _axis_yaw(a: np.ndarray) -> np.ndarray:
+    """Yaw (deg) of left->right axes (..., 3) to the image plane: 90 = side view, 0 = front."""
+    return np.degrees(np.arctan2(np.abs(a[..., 2]), np.abs(a[..., 0])))
+
+
 def view_of(track: PoseTrack) -> tuple[View, float]:
     """Camera view from the 3-D hip and shoulder axes: along the image = front, into it = side."""
     w = track.world
@@ -139,7 +148,7 @@ def view_of(track: PoseTrack) -> tuple[View, float]:
     if not ok.any():
         return View.UNKNOWN, float("nan")
     a = axes[ok]
-    yaw = float(np.median(np.degrees(np.arctan2(np.abs(a[:, 2]), np.abs(a[:, 0])))))
+    yaw = float(np.median(_axis_yaw(a)))
     if yaw >= SIDE_VIEW_MIN_YAW_DEG:
         # The near side is closer to the camera: smaller MediaPipe z.
         dz = np.nanmedian(w[:, [L_HIP, L_SHOULDER], 2] - w[:, [R_HIP, R_SHOULDER], 2])
@@ -147,6 +156,42 @@ def view_of(track: PoseTrack) -> tuple[View, float]:
     if yaw <= FRONT_VIEW_MAX_YAW_DEG:
         return View.FRONT, yaw
     return View.OBLIQUE, yaw
+
+
+# A set seen mostly from the side can have a stretch seen from the front or steeply (a camera
+# that walks round the lifter, a compilation's other shots), where 2-D profile angles mean
+# nothing: a synthetic set whose first rep is filmed from the feet lost it that way. When at
+# least MOVING_VIEW_SHARE of a side set's frames are seen more than 30° off the side (yaw under
+# PROFILE_MIN_YAW_DEG, a 1 s rolling median), each frame's joint angles come from the reading
+# that holds in its own view: the image in profile, the 3-D world landmarks elsewhere. On the dev
+# clips only the edited compilation (24 % of its frames) has such stretches.
+PROFILE_MIN_YAW_DEG = 60.0
+MOVING_VIEW_SHARE = 0.2
+YAW_WINDOW_S = 1.0
+
+
+def profile_frames(track: PoseTrack) -> np.ndarray | None:
+    """(N,) bool: the frames seen close enough to the side for 2-D profile angles, in a side set
+    whose camera moves (MOVING_VIEW_SHARE); None when the whole set can be read in profile."""
+    from scipy.ndimage import median_filter
+
+    if len(track) < 3:
+        return None
+    w = track.world
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # frames with no pose: NaN
+        yaw = np.nanmedian(np.stack([_axis_yaw(w[:, R_HIP] - w[:, L_HIP]),
+                                     _axis_yaw(w[:, R_SHOULDER] - w[:, L_SHOULDER])]), axis=0)
+    ok = np.isfinite(yaw)
+    if ok.sum() < 3:
+        return None
+    filled = np.interp(np.arange(len(yaw)), np.flatnonzero(ok), yaw[ok])
+    fs = 1.0 / float(np.median(np.diff(track.t)))
+    smooth = median_filter(filled, size=max(3, int(YAW_WINDOW_S * fs) | 1), mode="nearest")
+    profile = smooth >= PROFILE_MIN_YAW_DEG
+    if float(np.mean(~profile[ok])) < MOVING_VIEW_SHARE:
+        return None
+    return np.asarray(profile)
 
 
 # The angles, as data (as Sports2D's angle table): a name, the points and how it is read.
@@ -198,17 +243,24 @@ def _at(im: np.ndarray, near: tuple[int, ...], points: Points) -> np.ndarray:
     return np.mean(im[:, idx], axis=1) if len(im) else np.empty((0, im.shape[-1]))
 
 
-def joint_angle(track: PoseTrack, view: View, near: tuple[int, ...], spec: JointAngle) -> np.ndarray:
+def joint_angle(track: PoseTrack, view: View, near: tuple[int, ...], spec: JointAngle,
+                profile: np.ndarray | None = None) -> np.ndarray:
+    """The angle per frame: in the image on the near side in a side view (only in the `profile`
+    frames, when given: profile_frames), else from the 3-D world landmarks."""
     a, b, c = spec.points
     im, w = track.image[..., :2], track.world
-    if view.is_side:
-        if spec.signed:
-            return signed_hip_extension(_at(im, near, (a,)), _at(im, near, (b,)), _at(im, near, (c,)))
-        return angle(_at(im, near, (a,)), _at(im, near, (b,)), _at(im, near, (c,)))
     if not len(track):
         return np.empty(0)
+    if view.is_side:
+        if spec.signed:
+            flat = signed_hip_extension(_at(im, near, (a,)), _at(im, near, (b,)), _at(im, near, (c,)))
+        else:
+            flat = angle(_at(im, near, (a,)), _at(im, near, (b,)), _at(im, near, (c,)))
+        if profile is None:
+            return flat
     sides = [angle(_at(w, side, (a,)), _at(w, side, (b,)), _at(w, side, (c,))) for side in (LEFT, RIGHT)]
-    return np.mean(sides, axis=0)
+    solid = np.mean(sides, axis=0)
+    return np.where(profile, flat, solid) if view.is_side and profile is not None else solid
 
 
 def segment_angle(im: np.ndarray, near: tuple[int, ...], spec: SegmentAngle, toes_dir: float) -> np.ndarray:
@@ -273,7 +325,8 @@ def compute(track: PoseTrack) -> Kinematics:
     body = local_scale(track.t, torso_len, scale)  # per frame: a zooming camera changes it
     toes_dir = toes_direction(im, near)
 
-    joints = {name: joint_angle(track, view, near, spec) for name, spec in JOINT_ANGLES.items()}
+    profile = profile_frames(track) if view.is_side else None
+    joints = {name: joint_angle(track, view, near, spec, profile) for name, spec in JOINT_ANGLES.items()}
     segments = {name: segment_angle(im, near, spec, toes_dir) for name, spec in SEGMENT_ANGLES.items()}
 
     mid_sh = (w[:, L_SHOULDER] + w[:, R_SHOULDER]) / 2
@@ -302,6 +355,7 @@ def compute(track: PoseTrack) -> Kinematics:
         feet_in_view=in_frame(track, feet),
         head_in_view=in_frame(track, (NOSE, L_EAR, R_EAR)),
         **heights(track, near, body),
+        profile=profile,
     )
 
 

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 import typer
 
 from formcheck.cli.common import (
-    BatchFastOption,
     ConfigOption,
     DebugOption,
+    FastOption,
     ModelOption,
     QuietOption,
     err,
@@ -67,22 +67,19 @@ def batch(
                                      "(clients/ana/week3.mp4 -> ana; --lifter for files without one).")] = False,
     db: Annotated[Path | None, typer.Option("--db", help="With --lifter/--lifter-from-folder: the history "
                                                          "database.", metavar="PATH")] = None,
-    fast: BatchFastOption = None,
+    fast: FastOption = None,
     config: ConfigOption = None,
     model: ModelOption = None,
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
     from formcheck.apps.batch.runner import Settings, run_batch
-    from formcheck.config import load_config, sets_key
+    from formcheck.config import load_config
 
     engine = engine or ("ray" if ray_address else "local")
     view = _View(quiet, debug)
     with user_errors(debug), quiet_native_stderr(not debug):
-        cfg = load_config(config)
-        if fast is None and not sets_key(config, "video", "model_hz"):
-            fast = True  # batch's default (docs/speed.md, "Is it the same answer?")
-        cfg = with_model_rate(cfg, fast)
+        cfg = with_model_rate(load_config(config), fast)
         settings = Settings.create(out, cfg, model, csv, html, annotate, config_file=config,
                                    lifter=lifter, lifter_from_folder=lifter_from_folder, db=db)
         try:

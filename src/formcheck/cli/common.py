@@ -50,15 +50,6 @@ FastOption = Annotated[bool | None, typer.Option(
          "in --config (0 = every frame).")]
 
 
-# formcheck batch: --fast unless told otherwise (docs/speed.md: on the dev clips it gives the same
-# counts and exercises as every frame and changes no more verdicts than the 1 % bar).
-BatchFastOption = Annotated[bool | None, typer.Option(
-    "--fast/--every-frame",
-    help=f"--fast (the default for batch): the pose model about {FAST_HZ:g} times a second, the frames "
-         "between filled in. --every-frame: the model on every frame, as formcheck VIDEO does. A "
-         "[video] model_hz in --config is kept unless one of these is given.")]
-
-
 def with_model_rate(cfg: Config, fast: bool | None) -> Config:
     """The config with --fast / --every-frame applied over its `[video] model_hz` (None: as it is)."""
     if fast is None:

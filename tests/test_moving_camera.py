@@ -1,0 +1,97 @@
+"""A camera that moves round the lifter during the set: reps seen from the feet still count.
+
+A synthetic 3-D thruster (shoulders on a bench, hips rising from 0.05 to 0.40 m) is filmed by
+an orthographic camera whose yaw follows a schedule: 0° = from the side, 90° = from the feet.
+The image and the world landmarks are made from the same 3-D points, as MediaPipe gives them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from formcheck.analysis.kinematics import View, compute, profile_frames
+from formcheck.analysis.smoothing import smooth_track
+from formcheck.pipeline.analyze import analyze_track
+from formcheck.pose.track import (
+    L_ANKLE,
+    L_EAR,
+    L_FOOT,
+    L_HEEL,
+    L_HIP,
+    L_KNEE,
+    L_SHOULDER,
+    N_LANDMARKS,
+    R_ANKLE,
+    R_EAR,
+    R_FOOT,
+    R_HEEL,
+    R_HIP,
+    R_KNEE,
+    R_SHOULDER,
+    PoseTrack,
+)
+
+# Body frame: x along the body (head -> feet), y up, z to the lifter's left; metres.
+_POINTS = {  # landmark: (x, y, |z|), the hip's height filled in per frame
+    "shoulder": (0.0, 0.35, 0.18), "knee": (0.95, 0.45, 0.12), "ankle": (1.05, 0.0, 0.12),
+    "heel": (1.0, 0.0, 0.12), "foot": (1.2, 0.02, 0.12), "ear": (-0.12, 0.42, 0.08),
+}
+_SIDES = {
+    +1: {"shoulder": L_SHOULDER, "hip": L_HIP, "knee": L_KNEE, "ankle": L_ANKLE, "heel": L_HEEL, "foot": L_FOOT,
+         "ear": L_EAR},
+    -1: {"shoulder": R_SHOULDER, "hip": R_HIP, "knee": R_KNEE, "ankle": R_ANKLE, "heel": R_HEEL, "foot": R_FOOT,
+         "ear": R_EAR},
+}
+
+
+def filmed(yaw_deg: Callable[[float], float], n_reps: int = 3, period_s: float = 3.0, fps: float = 30.0,
+           seed: int = 0) -> PoseTrack:
+    """n_reps thrusts; `yaw_deg(u)` is the camera's angle from the side at u in [0, 1] of the clip."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(0, n_reps * period_s + 1.0, 1 / fps)
+    x = np.clip(t - 0.5, 0, n_reps * period_s)
+    hip_y = 0.05 + 0.35 * 0.5 * (1 - np.cos(2 * np.pi * x / period_s))
+    body = np.tile(np.array([-0.15, 0.45, 0.0]), (len(t), N_LANDMARKS, 1))  # face, hands: by the head
+    for sign, marks in _SIDES.items():
+        for part, (px, py, pz) in _POINTS.items():
+            body[:, marks[part]] = (px, py, sign * pz)
+        body[:, marks["hip"]] = np.column_stack([np.full(len(t), 0.5), hip_y, np.full(len(t), sign * 0.15)])
+    th = np.radians([yaw_deg(u) for u in t / t[-1]])[:, None]
+    bx, by, bz = body[..., 0], body[..., 1], body[..., 2]
+    cam = np.stack([bx * np.cos(th) + bz * np.sin(th), by, -bx * np.sin(th) + bz * np.cos(th)], axis=-1)
+    cam += rng.normal(0, 0.003, cam.shape)
+    image = np.stack([640 + 500 * (cam[..., 0] - 0.5), 500 - 500 * cam[..., 1], 500 * cam[..., 2]], axis=-1)
+    hip_c = cam[:, [L_HIP, R_HIP]].mean(axis=1, keepdims=True)
+    world = (cam - hip_c) * np.array([1.0, -1.0, 1.0])  # MediaPipe's world: hip-centred, y down
+    return PoseTrack(t=t, image=image, world=world, visibility=np.ones((len(t), N_LANDMARKS)), width=1280,
+                     height=720, source="moving.mp4", fps=fps, frames_expected=len(t))
+
+
+def test_a_steady_side_set_is_read_in_profile_throughout():
+    track = smooth_track(filmed(lambda u: 0.0))
+    assert compute(track).view.is_side and profile_frames(track) is None
+    assert len(analyze_track(filmed(lambda u: 0.0)).full_reps) == 3
+
+
+@pytest.mark.parametrize("schedule", [
+    lambda u: 80.0 if u < 0.4 else 0.0,  # the first rep from the feet, then the camera walks to the side
+    lambda u: 0.0 if u < 0.6 else 80.0,  # the last rep from the feet
+], ids=["feet-then-side", "side-then-feet"])
+def test_reps_filmed_from_the_feet_in_a_side_set_still_count(schedule):
+    """The set is called a side view (most frames are), but its reps filmed from the feet are read
+    in 3-D: all three count (read in 2-D, the frontal rep's angles made two of three)."""
+    analysis = analyze_track(filmed(schedule))
+    assert analysis.k.view in (View.SIDE_LEFT, View.SIDE_RIGHT)
+    assert len(analysis.full_reps) == 3
+    profile = profile_frames(analysis.smoothed)
+    assert profile is not None and 0.2 < 1 - profile.mean() < 0.6
+    # Each rep says which reading it was judged on: the frontal one in 3-D, the others in 2-D.
+    sources = [a.source for a in analysis.angles]
+    assert sorted(sources) == ["image", "image", "world"]
+
+
+def test_a_camera_walking_from_the_feet_to_the_side_counts_every_rep():
+    assert len(analyze_track(filmed(lambda u: 90.0 * (1 - u))).full_reps) == 3
