@@ -91,6 +91,12 @@ def test_reps_filmed_from_the_feet_in_a_side_set_still_count(schedule):
     # Each rep says which reading it was judged on: the frontal one in 3-D, the others in 2-D.
     sources = [a.source for a in analysis.angles]
     assert sorted(sources) == ["image", "image", "world"]
+    # ... and the checkpoints only a profile shows are not judged on the rep seen from the feet.
+    for source, checks in zip(sources, analysis.checks, strict=True):
+        shins = next(c for c in checks if c.rule == "vertical_shins")
+        assert (shins.verdict == "not_visible") == (source == "world"), shins
+        if source == "world":
+            assert "moved round to the front" in shins.detail
 
 
 def test_a_camera_walking_from_the_feet_to_the_side_counts_every_rep():

@@ -195,7 +195,7 @@ class Rule(ABC):
         self.params: Any = params if params is not None else self.Params()
 
     def check(self, ctx: RepContext) -> CheckResult:
-        reason = self.view_problem(ctx.k)
+        reason = self.view_problem(ctx.k) or self.rep_view_problem(ctx)
         if reason:
             return self.not_visible(reason)
         result = self.measure(ctx)
@@ -238,6 +238,17 @@ class Rule(ABC):
             return needs_profile(k)
         if self.view == ViewNeed.FRONT:
             return needs_front(k, self.params.max_yaw_deg, self.view_why or "a front or oblique view")
+        return ""
+
+    def rep_view_problem(self, ctx: RepContext) -> str:
+        """Why this rep cannot show a profile checkpoint in a side set whose camera moved: its
+        top was seen from the front (kinematics.profile_frames); "" if it can."""
+        profile = ctx.k.profile
+        if self.view not in (ViewNeed.SIDE, ViewNeed.PROFILE) or profile is None:
+            return ""
+        top = profile[ctx.rep.hold_start : ctx.rep.hold_end + 1]
+        if len(top) and float(np.mean(top)) < 0.5:
+            return "the camera had moved round to the front for this rep: it needs a side view"
         return ""
 
     def grade(self, value: float) -> Verdict:
