@@ -12,39 +12,17 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from formcheck.analysis.kinematics import View, compute, profile_frames
+from formcheck.analysis.kinematics import LEFT, PART, RIGHT, View, compute, profile_frames
 from formcheck.analysis.smoothing import smooth_track
 from formcheck.pipeline.analyze import analyze_track
-from formcheck.pose.track import (
-    L_ANKLE,
-    L_EAR,
-    L_FOOT,
-    L_HEEL,
-    L_HIP,
-    L_KNEE,
-    L_SHOULDER,
-    N_LANDMARKS,
-    R_ANKLE,
-    R_EAR,
-    R_FOOT,
-    R_HEEL,
-    R_HIP,
-    R_KNEE,
-    R_SHOULDER,
-    PoseTrack,
-)
+from formcheck.pose.track import L_HIP, N_LANDMARKS, R_HIP, PoseTrack
 
 # Body frame: x along the body (head -> feet), y up, z to the lifter's left; metres.
-_POINTS = {  # landmark: (x, y, |z|), the hip's height filled in per frame
+_POINTS = {  # body part (kinematics.PART): (x, y, |z|); the hip's height is filled in per frame
     "shoulder": (0.0, 0.35, 0.18), "knee": (0.95, 0.45, 0.12), "ankle": (1.05, 0.0, 0.12),
-    "heel": (1.0, 0.0, 0.12), "foot": (1.2, 0.02, 0.12), "ear": (-0.12, 0.42, 0.08),
+    "heel": (1.0, 0.0, 0.12), "toe": (1.2, 0.02, 0.12), "ear": (-0.12, 0.42, 0.08),
 }
-_SIDES = {
-    +1: {"shoulder": L_SHOULDER, "hip": L_HIP, "knee": L_KNEE, "ankle": L_ANKLE, "heel": L_HEEL, "foot": L_FOOT,
-         "ear": L_EAR},
-    -1: {"shoulder": R_SHOULDER, "hip": R_HIP, "knee": R_KNEE, "ankle": R_ANKLE, "heel": R_HEEL, "foot": R_FOOT,
-         "ear": R_EAR},
-}
+_SIDES = {+1: LEFT, -1: RIGHT}  # the sign of z, and the side's landmarks in PART order
 
 
 def filmed(yaw_deg: Callable[[float], float], n_reps: int = 3, period_s: float = 3.0, fps: float = 30.0,
@@ -57,8 +35,8 @@ def filmed(yaw_deg: Callable[[float], float], n_reps: int = 3, period_s: float =
     body = np.tile(np.array([-0.15, 0.45, 0.0]), (len(t), N_LANDMARKS, 1))  # face, hands: by the head
     for sign, marks in _SIDES.items():
         for part, (px, py, pz) in _POINTS.items():
-            body[:, marks[part]] = (px, py, sign * pz)
-        body[:, marks["hip"]] = np.column_stack([np.full(len(t), 0.5), hip_y, np.full(len(t), sign * 0.15)])
+            body[:, marks[PART[part]]] = (px, py, sign * pz)
+        body[:, marks[PART["hip"]]] = np.column_stack([np.full(len(t), 0.5), hip_y, np.full(len(t), sign * 0.15)])
     th = np.radians([yaw_deg(u) for u in t / t[-1]])[:, None]
     bx, by, bz = body[..., 0], body[..., 1], body[..., 2]
     cam = np.stack([bx * np.cos(th) + bz * np.sin(th), by, -bx * np.sin(th) + bz * np.cos(th)], axis=-1)

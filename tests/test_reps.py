@@ -115,11 +115,12 @@ def test_a_rep_is_counted_across_an_unseen_top():
     t, s = sine_reps(3, period_s=2.5)
     hidden = s.copy()
     hidden[(t > 3.85) & (t < 4.65)] = np.nan  # 0.8 s around the second top (4.25 s)
-    reps = full(segment(kinematics(t, hidden, lift=(s - s.min()) / 100.0 + 0 * hidden)))
+    lift = np.where(np.isnan(hidden), np.nan, (s - s.min()) / 100.0)  # unseen where the hips are
+    reps = full(segment(kinematics(t, hidden, lift=lift)))
     assert len(reps) == 3
     assert reps[1].top_s == pytest.approx(4.25, abs=0.2)
     # Longer than the bridge: the stretches either side are apart, and the hidden rep is lost.
-    longer = segment(kinematics(t, hidden, lift=(s - s.min()) / 100.0 + 0 * hidden), RepsConfig(max_bridge_s=0.5))
+    longer = segment(kinematics(t, hidden, lift=lift), RepsConfig(max_bridge_s=0.5))
     assert len(full(longer)) == 2
 
 

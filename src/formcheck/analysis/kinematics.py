@@ -173,8 +173,6 @@ YAW_WINDOW_S = 1.0
 def profile_frames(track: PoseTrack) -> np.ndarray | None:
     """(N,) bool: the frames seen close enough to the side for 2-D profile angles, in a side set
     whose camera moves (MOVING_VIEW_SHARE); None when the whole set can be read in profile."""
-    from scipy.ndimage import median_filter
-
     if len(track) < 3:
         return None
     w = track.world
@@ -185,10 +183,7 @@ def profile_frames(track: PoseTrack) -> np.ndarray | None:
     ok = np.isfinite(yaw)
     if ok.sum() < 3:
         return None
-    filled = np.interp(np.arange(len(yaw)), np.flatnonzero(ok), yaw[ok])
-    fs = 1.0 / float(np.median(np.diff(track.t)))
-    smooth = median_filter(filled, size=max(3, int(YAW_WINDOW_S * fs) | 1), mode="nearest")
-    profile = smooth >= PROFILE_MIN_YAW_DEG
+    profile = rolling_median(track.t, yaw, ok, YAW_WINDOW_S, "nearest") >= PROFILE_MIN_YAW_DEG
     if float(np.mean(~profile[ok])) < MOVING_VIEW_SHARE:
         return None
     return np.asarray(profile)
@@ -381,14 +376,20 @@ SCALE_WINDOW_S = 3.0
 
 def local_scale(t: np.ndarray, torso_len: np.ndarray, fallback: float) -> np.ndarray:
     """(N,) torso length in pixels around each frame (rolling median over SCALE_WINDOW_S)."""
-    from scipy.ndimage import median_filter
-
     ok = np.isfinite(torso_len) & (torso_len > 0)
     if ok.sum() < 3 or len(t) < 3:
         return np.full(len(t), fallback)
-    filled = np.interp(np.arange(len(t)), np.flatnonzero(ok), torso_len[ok])
+    return rolling_median(t, torso_len, ok, SCALE_WINDOW_S, "reflect")
+
+
+def rolling_median(t: np.ndarray, x: np.ndarray, ok: np.ndarray, window_s: float, mode: str) -> np.ndarray:
+    """(N,) median of `x` over `window_s` around each frame, the frames not `ok` filled in a
+    straight line first (scipy's median_filter, `mode` at the ends)."""
+    from scipy.ndimage import median_filter
+
+    filled = np.interp(np.arange(len(t)), np.flatnonzero(ok), x[ok])
     fs = 1.0 / float(np.median(np.diff(t)))
-    return median_filter(filled, size=max(3, int(SCALE_WINDOW_S * fs) | 1), mode="reflect")
+    return np.asarray(median_filter(filled, size=max(3, int(window_s * fs) | 1), mode=mode))
 
 
 def in_frame(track: PoseTrack, points: tuple[int, ...]) -> np.ndarray:
