@@ -16,7 +16,7 @@ from formcheck.analysis.smoothing import SmoothingConfig, fill_skipped, smooth_t
 from formcheck.config import Config
 from formcheck.errors import NotAVideo
 from formcheck.inputs.frames import Frame, Skipped
-from formcheck.inputs.sampling import FramePicker, pick, stride_for
+from formcheck.inputs.sampling import FramePicker, pick, pick_decoded, stride_for
 from formcheck.pipeline.analyze import analyze_track
 from formcheck.pose.settings import FAST_HZ
 from formcheck.pose.track import PoseTrack
@@ -79,6 +79,99 @@ def test_skipped_frames_are_not_converted():
     raw = ((i, i / 30.0, np.full((4, 4, 3), i, np.uint8)) for i in range(12))
     items = list(pick(raw, FramePicker(30.0, 3), convert))
     assert converted == _chosen(items) == [0, 3, 6, 9, 11]
+
+
+class _Lazy:
+    """A decoder that hands out (index, t, fetch) and counts the fetches (the costly conversions);
+    `again` rereads a stretch from the same frames, as a second, seeking reader would."""
+
+    def __init__(self, frames: list[tuple[int, float, np.ndarray]], shift: int = 0) -> None:
+        self.frames, self.shift, self.fetched, self.rereads = frames, shift, [], 0
+
+    def raw(self):
+        for index, t, image in self.frames:
+            yield index, t, lambda index=index, image=image: self.fetched.append(index) or image
+
+    def again(self, first: int, last: int) -> list[np.ndarray] | None:
+        self.rereads += 1
+        by_index = {i: im for i, _, im in self.frames}
+        return [by_index[i + self.shift] for i in range(first, last + 1) if i + self.shift in by_index] or None
+
+
+def _moving(n: int, fps: float, cuts: tuple[int, ...] = ()) -> list[tuple[int, float, np.ndarray]]:
+    """A slowly moving scene (a faint bar drifting across); at each cut another scene, brighter."""
+    out = []
+    for i in range(n):
+        shot = sum(i >= c for c in cuts)
+        im = np.full((36, 64, 3), 30 + 45 * shot, np.uint8)
+        x = (i // 2) % 60
+        im[:, x:x + 4] += 40
+        out.append((i, i / fps, im))
+    return out
+
+
+@pytest.mark.parametrize("cuts", [(), (40,), (41, 42), (10, 50, 51, 88)])
+def test_fetching_only_the_model_frames_finds_the_same_cuts(cuts):
+    """Decode once, convert only what the model sees: the frames chosen are those the
+    frame-by-frame rule chooses, however many cuts there are, and no more frames are converted
+    than where a cut may lie."""
+    frames = _moving(120, 30.0, cuts)
+    picker = FramePicker(30.0, 3)
+    every = _chosen(pick(iter(frames), picker, lambda im: im))
+    lazy = _Lazy(frames)
+    items = list(pick_decoded(lazy.raw(), picker, lambda im: im, lazy.again, tail_from=118))
+    assert [f.index for f in items] == list(range(120))
+    assert _chosen(items) == every
+    assert {c - 1 for c in cuts} | set(cuts) <= set(every)
+    if not cuts:  # a still shot: the model frames and the last two, nothing else
+        assert lazy.rereads == 0 and sorted(set(lazy.fetched)) == sorted({*range(0, 120, 3), 118, 119})
+    else:
+        assert lazy.rereads >= 1 and len(set(lazy.fetched)) < 120
+
+
+def test_a_reread_that_gives_other_frames_is_not_trusted():
+    """A seek that lands on the wrong frames (a damaged index) must not be used: the two sides of
+    the cut, never converted, cannot be modelled (a missed cut: the new shot is modelled at the
+    next model frame), and the reading converts every frame from there on, seeking no more: the
+    next cut is found frame by frame."""
+    frames = _moving(120, 30.0, (59, 100))
+    picker = FramePicker(30.0, 3)
+    lazy = _Lazy(frames, shift=5)
+    chosen = _chosen(pick_decoded(lazy.raw(), picker, lambda im: im, lazy.again, tail_from=118))
+    every = _chosen(pick(iter(frames), picker, lambda im: im))
+    assert {58, 59, 99, 100} <= set(every)
+    assert chosen == [i for i in every if i not in (58, 59)]
+    assert lazy.rereads == 1 and set(range(60, 120)) <= set(lazy.fetched)
+
+
+def test_the_last_frame_is_read_again_where_the_container_did_not_say_it_was_last():
+    frames = _moving(50, 30.0)
+    lazy = _Lazy(frames)
+    chosen = _chosen(pick_decoded(lazy.raw(), FramePicker(30.0, 3), lambda im: im, lazy.again, tail_from=None))
+    assert chosen[-1] == 49 and lazy.rereads == 1
+
+
+def test_a_video_file_fetches_only_the_model_frames_and_finds_its_cut(tmp_path):
+    """End to end on a real file: the grabbed-and-fetched reading and the frame-by-frame one give
+    the same frames, pixel for pixel, and the cut's both sides are modelled."""
+    import cv2
+
+    from corpus import write_video
+    from formcheck.inputs.video import VideoFile
+
+    def bgr():
+        for _, _, im in _moving(90, 30.0, (47,)):
+            yield cv2.resize(im, (160, 96), interpolation=cv2.INTER_NEAREST)
+
+    path = write_video(tmp_path / "cut.mp4", bgr(), fps=30.0)
+    picker = FramePicker(30.0, 3)
+    lazy = list(VideoFile(path).sampled(picker))
+    cap = cv2.VideoCapture(str(path))
+    every = list(pick(VideoFile._decoded(cap), picker, lambda im: cv2.cvtColor(im, cv2.COLOR_BGR2RGB)))
+    cap.release()
+    assert [(f.index, f.t) for f in lazy] == [(f.index, f.t) for f in every]
+    assert _chosen(lazy) == _chosen(every) and {46, 47, 89} <= set(_chosen(lazy))
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(lazy, every, strict=True) if isinstance(a, Frame))
 
 
 def thrust_track() -> PoseTrack:

@@ -12,7 +12,7 @@ import contextlib
 import queue
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -61,6 +61,26 @@ def read_capture(cap: Any, max_failed: int = MAX_FAILED_READS,
             continue
         yield bgr, failed
         failed = 0
+
+
+def grab_capture(cap: Any, max_failed: int = MAX_FAILED_READS,
+                 stop: threading.Event | None = None) -> Iterator[tuple[Callable[[], np.ndarray | None], int]]:
+    """As `read_capture`, but each frame is only decoded: (fetch, failed reads just before it),
+    where fetch() converts it to a BGR image (or None) and must be called before the next frame."""
+    failed = 0
+    while failed < max_failed and not (stop is not None and stop.is_set()):
+        if not cap.grab():
+            failed += 1
+            continue
+        yield _retriever(cap), failed
+        failed = 0
+
+
+def _retriever(cap: Any) -> Callable[[], np.ndarray | None]:
+    def fetch() -> np.ndarray | None:
+        ok, bgr = cap.retrieve()
+        return bgr if ok and bgr is not None and bgr.size else None
+    return fetch
 
 
 def scale_frame(image: np.ndarray, max_side: int | None) -> np.ndarray:

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -29,11 +30,12 @@ from formcheck.inputs.frames import (
     Frame,
     FrameSource,
     Skipped,
+    grab_capture,
     prefetched,
     read_capture,
     scale_frame,
 )
-from formcheck.inputs.sampling import FramePicker, pick
+from formcheck.inputs.sampling import Fetch, FramePicker, pick, pick_decoded
 from formcheck.inputs.sniff import (
     MAYBE_ANIMATED,
     REEXPORT,
@@ -135,6 +137,10 @@ class _Oriented:
 
     def read(self) -> tuple[bool, np.ndarray | None]:
         ok, frame = self.cap.read()
+        return ok, (orient(frame, self.matrix) if ok and frame is not None else frame)
+
+    def retrieve(self) -> tuple[bool, np.ndarray | None]:
+        ok, frame = self.cap.retrieve()
         return ok, (orient(frame, self.matrix) if ok and frame is not None else frame)
 
     def get(self, prop: int) -> float:
@@ -288,21 +294,81 @@ class VideoFile(FrameSource):
                     small = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
                 return cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
 
-            yield from pick(self._decoded(cap), picker, convert)
+            if picker is None:
+                yield from pick(self._decoded(cap), picker, convert)
+                return
+            with Rereader(p) as again:
+                yield from pick_decoded(self._grabbed(cap), picker, convert, again.frames, tail_index(cap))
         finally:
             cap.release()
 
     @staticmethod
     def _decoded(cap: cv2.VideoCapture) -> Iterator[tuple[int, float, np.ndarray]]:
-        fps = _fps(cap) or 30.0
-        last_t = -1.0
-        for i, (bgr, _failed) in enumerate(read_capture(cap)):
-            t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-            if not np.isfinite(t) or t < 0 or t <= last_t:
-                # Missing or repeated timestamps (damaged files): fall back to the frame rate.
-                t = max(last_t + 1.0 / fps, i / fps)
-            last_t = t
-            yield i, t, bgr
+        yield from _timed(cap, read_capture(cap))
+
+    @staticmethod
+    def _grabbed(cap: cv2.VideoCapture) -> Iterator[tuple[int, float, Fetch]]:
+        yield from _timed(cap, grab_capture(cap))
+
+
+T = TypeVar("T")
+
+
+def _timed(cap: cv2.VideoCapture, frames: Iterator[tuple[T, int]]) -> Iterator[tuple[int, float, T]]:
+    """Each frame's index and container time; missing or repeated timestamps (damaged files)
+    fall back to the frame rate."""
+    fps = _fps(cap) or 30.0
+    last_t = -1.0
+    for i, (item, _failed) in enumerate(frames):
+        t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        if not np.isfinite(t) or t < 0 or t <= last_t:
+            t = max(last_t + 1.0 / fps, i / fps)
+        last_t = t
+        yield i, t, item
+
+
+def tail_index(cap: cv2.VideoCapture) -> int | None:
+    """The first of the last two frames the container says it holds (fetched whatever the rate,
+    so that the last frame can be modelled without a look back), or None where it does not say."""
+    n = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+    return int(n) - 2 if np.isfinite(n) and n >= 2 else None
+
+
+class Rereader:
+    """A second reader of the file that seeks back to read a short stretch again (the frames
+    between two model frames that may hold a cut: formcheck.inputs.sampling.pick_decoded).
+    Opened at the first look back; any failure is None, never an error."""
+
+    def __init__(self, p: Path) -> None:
+        self.path = p
+        self.cap: cv2.VideoCapture | None = None
+        self.broken = False
+
+    def __enter__(self) -> Rereader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.cap is not None:
+            self.cap.release()
+
+    def frames(self, first: int, last: int) -> list[np.ndarray] | None:
+        if self.broken:
+            return None
+        try:
+            if self.cap is None:
+                self.cap = open_capture(self.path)
+            if not self.cap.set(cv2.CAP_PROP_POS_FRAMES, first):
+                raise NotAVideo("cannot seek")
+            out: list[np.ndarray] = []
+            for _ in range(last - first + 1):
+                ok, bgr = self.cap.read()
+                if not ok or bgr is None:
+                    raise NotAVideo("short")
+                out.append(bgr)
+            return out
+        except (NotAVideo, cv2.error):
+            self.broken = True
+            return None
 
 
 class AnimatedPicture(FrameSource):
