@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,9 +10,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from formcheck.inputs.frames import Frame, FrameSource, Skipped, grab_capture, read_capture, scale_frame
-from formcheck.inputs.sampling import Fetch, FramePicker, pick, pick_decoded
-from formcheck.inputs.video import Rereader, open_capture, tail_index
+from formcheck.inputs.frames import Frame, FrameSource, Skipped, grab_capture, scale_frame
+from formcheck.inputs.sampling import Fetch, FramePicker
+from formcheck.inputs.video import open_capture, pick_grabbed
 
 
 class FileChunk(FrameSource):
@@ -35,49 +36,30 @@ class FileChunk(FrameSource):
         try:
             if self.seek_s > 0:
                 cap.set(cv2.CAP_PROP_POS_MSEC, self.seek_s * 1000.0)
-            if picker is None:
-                yield from pick(self._decoded(cap), picker, self._convert)
-                return
-            with Rereader(self.path) as again:
-                yield from pick_decoded(self._grabbed(cap), picker, self._convert, again.frames, tail_index(cap))
+            yield from pick_grabbed(self.path, cap, self._grabbed(cap), picker, self._convert)
         finally:
             cap.release()
 
     def _convert(self, bgr: np.ndarray) -> np.ndarray:
         return cv2.cvtColor(scale_frame(bgr, self.max_side), cv2.COLOR_BGR2RGB)
 
-    def _decoded(self, cap: cv2.VideoCapture) -> Iterator[tuple[int, float, np.ndarray]]:
+    def _grabbed(self, cap: cv2.VideoCapture) -> Iterator[tuple[int, float, Fetch]]:
+        """(index, t, fetch) of each frame, each image fetched only when asked (every frame without
+        a picker); a size change is seen at the next fetched frame, which ends the chunk there."""
         last_t = -1.0
         shape: tuple[int, ...] | None = None
-        for bgr, failed in read_capture(cap, stop=self.stop):
-            t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-            if failed or not np.isfinite(t) or t < 0 or t <= last_t or shape not in (None, bgr.shape):
+
+        def checked(fetch: Fetch) -> np.ndarray | None:
+            nonlocal shape
+            bgr = fetch()
+            if bgr is None or shape not in (None, bgr.shape):
                 self.clean = False
-                return
+                return None
             if shape is None:
+                shape = bgr.shape
                 small = scale_frame(bgr, self.max_side)
                 self.size = (small.shape[1], small.shape[0])
-            shape, last_t = bgr.shape, t
-            yield int(cap.get(cv2.CAP_PROP_POS_FRAMES)) - 1, t, bgr
-
-    def _grabbed(self, cap: cv2.VideoCapture) -> Iterator[tuple[int, float, Fetch]]:
-        """As `_decoded` with each image fetched only when asked; a size change is seen at the
-        next fetched frame, which ends the chunk there."""
-        last_t = -1.0
-        shape: list[tuple[int, ...]] = []
-
-        def checked(fetch: Fetch) -> Fetch:
-            def once() -> np.ndarray | None:
-                bgr = fetch()
-                if bgr is None or (shape and bgr.shape != shape[0]):
-                    self.clean = False
-                    return None
-                if not shape:
-                    shape.append(bgr.shape)
-                    small = scale_frame(bgr, self.max_side)
-                    self.size = (small.shape[1], small.shape[0])
-                return bgr
-            return once
+            return bgr
 
         for fetch, failed in grab_capture(cap, stop=self.stop):
             t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
@@ -85,4 +67,4 @@ class FileChunk(FrameSource):
                 self.clean = False
                 return
             last_t = t
-            yield int(cap.get(cv2.CAP_PROP_POS_FRAMES)) - 1, t, checked(fetch)
+            yield int(cap.get(cv2.CAP_PROP_POS_FRAMES)) - 1, t, functools.partial(checked, fetch)

@@ -3,7 +3,8 @@
 A source is iterated for `Frame`s (index, seconds, RGB image). The kinds: `video.VideoFile`
 (FFmpeg, repaired as it goes), `video.AnimatedPicture` (Pillow), `chunk.FileChunk` (a time
 chunk of a file, strict: it flags any repair instead), `live_source.Capture` (a camera or a
-network stream, timed by arrival). The OpenCV ones share `read_capture`.
+network stream, timed by arrival). The OpenCV ones share `read_capture` (or `grab_capture`: decoded,
+converted on demand).
 """
 
 from __future__ import annotations
@@ -53,34 +54,41 @@ def read_capture(cap: Any, max_failed: int = MAX_FAILED_READS,
     A failed read is skipped; `max_failed` in a row end the stream (the true end of a file, or a
     camera gone); `stop` ends it early. The caller reads the capture's position at each frame.
     """
-    failed = 0
-    while failed < max_failed and not (stop is not None and stop.is_set()):
-        ok, bgr = cap.read()
-        if not ok or bgr is None or not bgr.size:
-            failed += 1  # a damaged frame, or the end: read on a little to tell which
-            continue
-        yield bgr, failed
-        failed = 0
+    return _each(cap, _read, max_failed, stop)
 
 
 def grab_capture(cap: Any, max_failed: int = MAX_FAILED_READS,
                  stop: threading.Event | None = None) -> Iterator[tuple[Callable[[], np.ndarray | None], int]]:
     """As `read_capture`, but each frame is only decoded: (fetch, failed reads just before it),
     where fetch() converts it to a BGR image (or None) and must be called before the next frame."""
+    return _each(cap, _grab, max_failed, stop)
+
+
+Got = TypeVar("Got")
+
+
+def _each(cap: Any, step: Callable[[Any], Got | None], max_failed: int,
+          stop: threading.Event | None) -> Iterator[tuple[Got, int]]:
     failed = 0
     while failed < max_failed and not (stop is not None and stop.is_set()):
-        if not cap.grab():
-            failed += 1
+        got = step(cap)
+        if got is None:
+            failed += 1  # a damaged frame, or the end: read on a little to tell which
             continue
-        yield _retriever(cap), failed
+        yield got, failed
         failed = 0
 
 
-def _retriever(cap: Any) -> Callable[[], np.ndarray | None]:
-    def fetch() -> np.ndarray | None:
-        ok, bgr = cap.retrieve()
-        return bgr if ok and bgr is not None and bgr.size else None
-    return fetch
+def _image(ok: bool, bgr: np.ndarray | None) -> np.ndarray | None:
+    return bgr if ok and bgr is not None and bgr.size else None
+
+
+def _read(cap: Any) -> np.ndarray | None:
+    return _image(*cap.read())
+
+
+def _grab(cap: Any) -> Callable[[], np.ndarray | None] | None:
+    return (lambda: _image(*cap.retrieve())) if cap.grab() else None
 
 
 def scale_frame(image: np.ndarray, max_side: int | None) -> np.ndarray:

@@ -15,7 +15,7 @@ import contextlib
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -296,9 +296,8 @@ class VideoFile(FrameSource):
 
             if picker is None:
                 yield from pick(self._decoded(cap), picker, convert)
-                return
-            with Rereader(p) as again:
-                yield from pick_decoded(self._grabbed(cap), picker, convert, again.frames, tail_index(cap))
+            else:
+                yield from pick_grabbed(p, cap, self._grabbed(cap), picker, convert)
         finally:
             cap.release()
 
@@ -355,20 +354,31 @@ class Rereader:
         if self.broken:
             return None
         try:
-            if self.cap is None:
-                self.cap = open_capture(self.path)
-            if not self.cap.set(cv2.CAP_PROP_POS_FRAMES, first):
-                raise NotAVideo("cannot seek")
-            out: list[np.ndarray] = []
-            for _ in range(last - first + 1):
-                ok, bgr = self.cap.read()
-                if not ok or bgr is None:
-                    raise NotAVideo("short")
-                out.append(bgr)
-            return out
+            out = self._read(first, last)
         except (NotAVideo, cv2.error):
-            self.broken = True
+            out = None
+        self.broken = out is None
+        return out
+
+    def _read(self, first: int, last: int) -> list[np.ndarray] | None:
+        if self.cap is None:
+            self.cap = open_capture(self.path)
+        if not self.cap.set(cv2.CAP_PROP_POS_FRAMES, first):
             return None
+        out: list[np.ndarray] = []
+        for _ in range(last - first + 1):
+            ok, bgr = self.cap.read()
+            if not ok or bgr is None:
+                return None
+            out.append(bgr)
+        return out
+
+
+def pick_grabbed(p: Path, cap: cv2.VideoCapture, frames: Iterator[tuple[int, float, Fetch]],
+                 picker: FramePicker | None, convert: Callable[[np.ndarray], np.ndarray]) -> Iterator[Frame | Skipped]:
+    """`pick_decoded` over a capture's grabbed frames, a second reader of `p` at hand for looks back."""
+    with Rereader(p) as again:
+        yield from pick_decoded(frames, picker, convert, again.frames, tail_index(cap))
 
 
 class AnimatedPicture(FrameSource):
