@@ -667,6 +667,9 @@ class Summary:
     spans_s: tuple[tuple[float, float], ...] = ()  # per full rep: (start_s, end_s)
     n_partial: int = 0
     frames: int = 0
+    # per full rep: the rules whose verdict was sure (high confidence): a change of one of these in
+    # a run that was sure too is a flip the report did not warn of (Comparison.sure_changed)
+    sure: tuple[frozenset[str], ...] = ()
 
 
 def _value(x: Any) -> str:
@@ -684,6 +687,8 @@ def summarize(analysis: Any) -> Summary:
         tops_s=tuple(round(float(r.top_s), 4) for r, _ in full),
         verdicts=tuple({c.rule: _value(c.verdict) for c in cs} for _, cs in full),
         spans_s=tuple((round(float(r.start_s), 4), round(float(r.end_s), 4)) for r, _ in full),
+        sure=tuple(frozenset(c.rule for c in cs if getattr(c, "sure", False) and c.value is not None)
+                   for _, cs in full),
         n_partial=len(reps) - len(full),
         frames=len(analysis.track),
     )
@@ -716,6 +721,7 @@ class Comparison:
     verdicts_compared: int
     changed_rules: tuple[str, ...] = ()
     reps_paired: int = 0  # full reps compared for verdicts
+    sure_changed: int = 0  # of verdicts_changed: the ones both runs called sure (no warning given)
 
     @property
     def stable(self) -> bool:
@@ -744,15 +750,17 @@ def compare(base: Summary, pert: Summary, tol: float = TOP_TOL_S) -> Comparison:
     pairs = match_tops(base.tops_s, pert.tops_s, tol)
     mb = {i for i, _ in pairs}
     mp = {j for _, j in pairs}
-    changed = compared = 0
+    changed = compared = sure = 0
     rules: set[str] = set()
     same = same_reps(base, pert)
     for i, j in same:
         va, vb = base.verdicts[i], pert.verdicts[j]
+        both_sure = (base.sure[i] & pert.sure[j]) if base.sure and pert.sure else frozenset()
         for rule in va.keys() & vb.keys():
             compared += 1
             if va[rule] != vb[rule]:
                 changed += 1
+                sure += rule in both_sure
                 rules.add(rule)
     return Comparison(
         count_same=base.n_full == pert.n_full,
@@ -764,6 +772,7 @@ def compare(base: Summary, pert: Summary, tol: float = TOP_TOL_S) -> Comparison:
         verdicts_compared=compared,
         changed_rules=tuple(sorted(rules)),
         reps_paired=len(same),
+        sure_changed=sure,
     )
 
 

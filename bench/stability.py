@@ -14,8 +14,9 @@ verdicts that changed is counted over the matched reps.
 
 Tracks that need the pose model are cached (`--cache`, default .cache/stability/); the first run
 tracks ~11 passes over the 28 clips (~110k frames: ~20-40 min on 2 cores), later runs after an
-analysis change only re-score (seconds). Exit status 0 unless the harness itself fails; a clip
-that cannot be tracked is a row marked ERR.
+analysis change only re-score (seconds). Exit status 0 unless the harness itself fails (a clip
+that cannot be tracked is a row marked ERR); with --check, 1 if any cell changed the exercise or
+a judged clip's full-rep count (the whole matrix, where the suite pins a part of it).
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                          "default 0: every frame)")
     ap.add_argument("--all-rows", action="store_true",
                     help="print every clip x perturbation row, not only unstable ones")
+    ap.add_argument("--check", action="store_true",
+                    help="exit 1 if any cell changed the exercise, or the full-rep count of a clip whose count is "
+                         "judged (labels: count_eval); the release gate for the whole matrix")
     ap.add_argument("--jitter", action="store_true",
                     help="print the tracker's own jitter per clip (baseline tracks) and exit")
     return ap.parse_args(argv)
@@ -250,9 +254,9 @@ def matrix_rows(clips: list[Clip], names: list[str], res) -> list[list[str]]:
 
 def summary_rows(clips: list[Clip], names: list[str], res) -> list[list[str]]:
     out = []
-    tot = dict(stable=0, ran=0, count=0, cls=0, tops=0, vc=0, vn=0, skip=0, err=0)
+    tot = dict(stable=0, ran=0, count=0, cls=0, tops=0, vc=0, vn=0, vs=0, skip=0, err=0)
     for n in names:
-        s = dict(stable=0, ran=0, count=0, cls=0, tops=0, vc=0, vn=0, skip=0, err=0)
+        s = dict(stable=0, ran=0, count=0, cls=0, tops=0, vc=0, vn=0, vs=0, skip=0, err=0)
         for c in clips:
             r = next(r for r in res[c.name][2] if r.perturbation == n)
             if r.status == "skipped":
@@ -268,6 +272,7 @@ def summary_rows(clips: list[Clip], names: list[str], res) -> list[list[str]]:
                 s["tops"] += cmp_.count_same and not cmp_.tops_ok
                 s["vc"] += cmp_.verdicts_changed
                 s["vn"] += cmp_.verdicts_compared
+                s["vs"] += cmp_.sure_changed
         for k in tot:
             tot[k] += s[k]
         out.append(_summary_row(n, perturb.get(n).what, s))
@@ -277,7 +282,8 @@ def summary_rows(clips: list[Clip], names: list[str], res) -> list[list[str]]:
 
 def _summary_row(name: str, what: str, s: dict) -> list[str]:
     share = f"{100 * s['vc'] / s['vn']:.1f} % ({s['vc']}/{s['vn']})" if s["vn"] else "–"
-    return [name, f"{s['stable']}/{s['ran']}", str(s["count"]), str(s["cls"]), str(s["tops"]), share,
+    sure = f"{100 * s['vs'] / s['vn']:.2f} % ({s['vs']})" if s["vn"] else "–"
+    return [name, f"{s['stable']}/{s['ran']}", str(s["count"]), str(s["cls"]), str(s["tops"]), share, sure,
             str(s["skip"]), str(s["err"]), what]
 
 
@@ -299,11 +305,40 @@ def detail_rows(clips: list[Clip], names: list[str], res, everything: bool) -> l
             vs = "–"
             if cmp_.verdicts_compared:
                 rules = ": " + ", ".join(cmp_.changed_rules) if cmp_.changed_rules else ""
+                sure = f", {cmp_.sure_changed} of them sure" if cmp_.sure_changed else ""
                 vs = (f"{100 * cmp_.verdict_share:.0f} % ({cmp_.verdicts_changed}/{cmp_.verdicts_compared}"
-                      f" over {cmp_.reps_paired} reps{rules})")
+                      f" over {cmp_.reps_paired} reps{rules}{sure})")
             count = f"{base.n_full} → {s.n_full}" if not cmp_.count_same else str(s.n_full)
             cls = f"{base.exercise} → {s.exercise}" if not cmp_.class_same else s.exercise
             out.append([_short(c.name), r.perturbation, count, cls, tops.strip(), vs, r.detail])
+    return out
+
+
+def broken(clips: list[Clip], res) -> list[str]:
+    """The cells that break the promise the suite pins (tests/test_stability.py), one line each:
+    a baseline off its label (count out of range, wrong exercise) or failed; a perturbation that
+    changed the exercise, or the full-rep count of a clip whose count is judged. Tops are not in
+    it: a long flat hold's middle may move by more than 0.1 s."""
+    out = []
+    for c in clips:
+        base, err, rows = res[c.name]
+        if base is None:
+            out.append(f"{_short(c.name)}: baseline failed: {err}")
+            continue
+        lo, hi = c.label.get("acceptable_reps", [None, None])
+        if base.exercise != c.label.get("class"):
+            out.append(f"{_short(c.name)}: exercise {base.exercise}, labelled {c.label.get('class')}")
+        elif lo is not None and not lo <= base.n_full <= hi:
+            out.append(f"{_short(c.name)}: {base.n_full} full reps, labelled {lo}-{hi}")
+        for r in rows:
+            if r.status == "error":
+                out.append(f"{_short(c.name)} {r.perturbation}: {r.detail}")
+            elif r.status == "ok":
+                cmp_, s = r.comparison, r.summary
+                if not cmp_.class_same:
+                    out.append(f"{_short(c.name)} {r.perturbation}: exercise {base.exercise} -> {s.exercise}")
+                elif not cmp_.count_same and c.label.get("count_eval", True):
+                    out.append(f"{_short(c.name)} {r.perturbation}: full reps {base.n_full} -> {s.n_full}")
     return out
 
 
@@ -325,7 +360,7 @@ def report(clips, names, res, args, timing: str) -> tuple[str, str]:
     lab_h = ["clip", "label", "baseline", "acceptable", "full reps", "label check", "note"]
     mat_h = ["clip", "baseline", *names]
     sum_h = ["perturbation", "stable", "count changed", "class changed", "tops off", "verdicts changed",
-             "skipped", "errors", "what"]
+             "sure ones changed", "skipped", "errors", "what"]
     det_h = ["clip", "perturbation", "full reps", "class", "tops (±0.1 s)", "verdicts changed", "note"]
     lab, mat, summ = label_rows(clips, res), matrix_rows(clips, names, res), summary_rows(clips, names, res)
     det_bad = detail_rows(clips, names, res, False)
@@ -350,7 +385,8 @@ def report(clips, names, res, args, timing: str) -> tuple[str, str]:
          "## Per perturbation", "", *md_table(sum_h, summ), "",
          "`stable` = clips with the same full-rep count, exercise and tops / clips it ran on; `tops off` = same "
          "count but a top moved more than 0.1 s; verdicts changed = every rule's status on the same full reps "
-         "(each one's top inside the other's start..end).", "",
+         "(each one's top inside the other's start..end); sure ones changed = of those, the ones both runs "
+         "reported with high confidence (a flip the report gave no warning of).", "",
          f"## Label check: {n_ok}/{len(lab)} clips ok at baseline", "", *md_table(lab_h, lab), "",
          "## Matrix", "", legend, "", *md_table(mat_h, mat), "",
          "## Unstable rows and changed verdicts", "", *md_table(det_h, det_bad), "",
@@ -420,6 +456,13 @@ def main(argv: list[str] | None = None) -> int:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(md)
         log(f"wrote {args.markdown}")
+    if args.check:
+        bad = broken(clips, res)
+        for line in bad:
+            log(f"check: {line}")
+        log(f"check: {'FAILED, ' + str(len(bad)) + ' cell(s)' if bad else 'passed'}: exercise and judged counts "
+            "the same in every cell")
+        return 1 if bad else 0
     return 0
 
 

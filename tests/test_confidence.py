@@ -91,6 +91,24 @@ def test_a_verdict_within_the_noise_of_a_threshold_is_medium(top, verdict, level
     assert (level == Level.MEDIUM) == any("within 3° of the threshold" in r for r in c.confidence.reasons)
 
 
+@pytest.mark.parametrize(
+    ("ascent_s", "descent_s", "verdict", "level", "words"),
+    [(1.0, 1.0, Verdict.PASS, Level.HIGH, ""),  # lowering 0.8 s, clear of every line
+     (0.5, 0.5, Verdict.PASS, Level.MEDIUM, "× the lift"),  # 0.4 s as slow as the 0.4 s lift: on the ratio line
+     (1.5, 0.6, Verdict.WARN, Level.MEDIUM, "of the threshold 0.6 s"),  # 0.5 s, faster than a 1.2 s lift
+     (1.5, 0.4, Verdict.WARN, Level.MEDIUM, "a drop"),  # 0.33 s: just clear of a drop
+     (1.5, 0.15, Verdict.FAIL, Level.HIGH, "")],  # 0.13 s: a drop, no doubt
+    ids=["clear-pass", "on-the-ratio", "near-pass-min", "near-drop", "clear-drop"],
+)
+def test_a_lowering_near_any_of_its_lines_is_medium(ascent_s, descent_s, verdict, level, words):
+    """The controlled descent passes at `pass_min_s` or at `min_ratio` × the lift, whichever is
+    lower, and fails under `fail_below_s`: a lowering within its timing noise of the line that
+    decides it is medium, whichever line that is (the ratio's included, which no ladder shows)."""
+    c = _check("controlled_descent", ascent_s=ascent_s, descent_s=descent_s)
+    assert (c.verdict, c.confidence.level) == (verdict, level), c.confidence.reasons
+    assert not words or words in c.confidence.reasons[0]
+
+
 def test_a_profile_angle_in_an_oblique_view_says_so():
     side = _check("vertical_shins", tops=(180.0,), knee=(90.0, 130.0), shin=(0.0, -25.0))
     oblique = _check("vertical_shins", tops=(180.0,), knee=(90.0, 130.0), shin=(0.0, -25.0),

@@ -7,7 +7,7 @@ import pytest
 
 from builders import kinematics, sine_reps
 from formcheck.analysis.exercise import Exercise, classify
-from formcheck.analysis.reps import RepsConfig, segment
+from formcheck.analysis.reps import RepsConfig, segment, tempo
 
 
 def full(reps):
@@ -163,6 +163,40 @@ def test_a_hold_is_read_in_time_whichever_frames_were_seen():
     assert top == pytest.approx(2.4, abs=0.05)
     for other_top, other_hold in others:
         assert other_top == pytest.approx(top, abs=0.05) and other_hold == pytest.approx(hold, abs=0.12)
+
+
+def test_a_one_frame_spike_beside_a_long_hold_is_not_the_top():
+    """An animated GIF at 7 fps is not smoothed: one frame where the tracker puts the hips 3°
+    above a 1.7 s hold, after the lowering has begun, must not become the top (the hold then
+    measured one frame long, 0.18 s against 1.9 s); the hold and its middle stay the real ones."""
+    t = np.arange(0, 7, 1 / 7)
+    up = np.clip((t - 0.5) / 1.5, 0, 1)
+    down = np.clip((t - 4.4) / 1.5, 0, 1)
+    s = 135.0 + 37.0 * (up - down)  # 135° -> 172°, held 2.0-4.4 s, back down
+    spike = int(np.argmin(np.abs(t - 4.9)))  # the way down, ~160°
+    clean = full(segment(kinematics(t, s)))
+    s[spike] = 175.0
+    spiked = full(segment(kinematics(t, s)))
+    assert len(clean) == len(spiked) == 1
+    assert spiked[0].hold_s == pytest.approx(clean[0].hold_s, abs=0.05) and clean[0].hold_s > 2.0
+    assert spiked[0].top_s == pytest.approx(clean[0].top_s, abs=0.15)
+
+
+@pytest.mark.parametrize("fps", [30.0, 10.0, 7.0])
+def test_lift_and_lowering_are_read_in_time_whichever_frames_were_seen(fps):
+    """The ascent and descent run between the times the hips cross 20 % of the way up and the
+    hold's band, read between frames: the same rep sampled at three phases of the frame clock
+    gives the same tempo (±0.03 s), where reading them off the frames moved it by a frame (0.14 s
+    at 7 fps), enough to tip a lowering across a tempo threshold."""
+    got = []
+    for phase in (0.0, 1 / 3, 2 / 3):
+        t = np.arange(phase / fps, 5, 1 / fps)
+        (rep,) = full(segment(kinematics(t, _held_rep(t))))
+        got.append(tempo(rep, t))
+    (ascent, descent), *others = got
+    assert ascent == pytest.approx(descent, abs=0.05)  # the rep is symmetric
+    for a, d in others:
+        assert a == pytest.approx(ascent, abs=0.03) and d == pytest.approx(descent, abs=0.03)
 
 
 def test_threshold_from_config():

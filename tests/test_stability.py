@@ -189,3 +189,32 @@ def test_compare_matches_tops_one_to_one_within_the_tolerance():
     fewer = perturb.Summary("none", 0, (), (), ())
     c = perturb.compare(base, fewer)
     assert not c.count_same and not c.class_same and not c.tops_ok and c.verdicts_compared == 0
+
+
+def test_the_harness_check_fails_on_a_changed_class_or_judged_count_only():
+    """`bench/stability.py --check`, the gate for the whole matrix (no video): a changed exercise
+    or a changed count of a clip whose count is judged fails; a compilation's count (labels:
+    count_eval false) and a moved top do not; a baseline off its label fails."""
+    import stability
+
+    base = perturb.Summary("glute_bridge", 2, (1.0, 3.0), ({}, {}), ((0.5, 1.5), (2.5, 3.5)))
+    judged = perturb.Clip(Path("a.mp4"), {"class": "glute_bridge", "acceptable_reps": [2, 2]})
+    compiled = perturb.Clip(Path("b.mp4"), {"class": "glute_bridge", "acceptable_reps": [1, 3], "count_eval": False})
+
+    def row(clip, name, s):
+        return perturb.Row(clip.name, name, "ok", summary=s, comparison=perturb.compare(base, s))
+
+    one = perturb.Summary("glute_bridge", 1, (1.0,), ({},), ((0.5, 1.5),))
+    moved = perturb.Summary("glute_bridge", 2, (1.3, 3.0), ({}, {}), ((0.5, 1.5), (2.5, 3.5)))
+    other = perturb.Summary("none", 0, (), (), ())
+    assert stability.broken([judged, compiled], {
+        judged.name: (base, "", [row(judged, "mirror", moved)]),
+        compiled.name: (base, "", [row(compiled, "half", one)]),
+    }) == []
+    got = stability.broken([judged, compiled], {
+        judged.name: (base, "", [row(judged, "mirror", one), row(judged, "half", moved)]),
+        compiled.name: (base, "", [row(compiled, "half", other)]),
+    })
+    assert got == ["a mirror: full reps 2 -> 1", "b half: exercise glute_bridge -> none"]
+    off = perturb.Clip(Path("c.mp4"), {"class": "glute_bridge", "acceptable_reps": [3, 4]})
+    assert stability.broken([off], {off.name: (base, "", [])}) == ["c: 2 full reps, labelled 3-4"]

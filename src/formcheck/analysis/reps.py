@@ -82,6 +82,9 @@ class RepsConfig:
     edge_frac: float = 0.2  # a rep starts/ends where it is this fraction of the way up from the bottom
     hold_band_deg: float = 5.0  # within this of the top counts as holding the lockout
     hold_band_frac: float = 0.1  # ... or this fraction of the rep's range, whichever is larger
+    # The hold is measured from the highest level the hips kept this long (at least 2 frames):
+    # a shorter spike above it is the tracker, not the top (reps._sustained_top).
+    spike_s: float = field(default=0.1, metadata={"range": (0, 5)})
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,11 @@ class Rep:
     # between -1 and 1 it is within the noise of a threshold (counted only beside sure reps).
     margin: float = 1.0
     weakest: str = ""  # the gate with that margin (reps.margins)
+    # The lift and the lowering, seconds: from the time the hips cross edge_frac of the way up
+    # to the time they enter the hold's band, and from leaving it to crossing back down (each
+    # read between the frames either side, like hold_s). NaN: `tempo` reads them from frames.
+    ascent_s: float = float("nan")
+    descent_s: float = float("nan")
 
     @property
     def sure(self) -> bool:
@@ -202,6 +210,23 @@ def _edge(s: np.ndarray, lo: int, top: int, frac: float) -> int:
         return lo + int(idx[-1]) if len(idx) else lo
     idx = np.flatnonzero(s[top : lo + 1] <= level)
     return top + int(idx[0]) if len(idx) else lo
+
+
+def _sustained_top(s: np.ndarray, c: _Cycle, width: int) -> int:
+    """The cycle's highest frame among those the hips stayed near for `width` frames: the
+    top of the hold, not a one-frame spike of the tracker beside it (on a GIF, unsmoothed, a
+    spike above a long flat hold would otherwise become the top, and the hold one frame long).
+    On a clean peak it is the highest frame, as before."""
+    from scipy.ndimage import grey_opening
+
+    a, b = min(c.lo_a, c.top), max(c.lo_b, c.top)
+    seg = s[a : b + 1]
+    if width < 2 or len(seg) < width:
+        return c.top
+    opened = grey_opening(seg, size=width, mode="nearest")
+    at = int(np.argmax(opened))
+    lo, hi = max(0, at - width + 1), min(len(seg), at + width)
+    return a + lo + int(np.argmax(seg[lo:hi]))
 
 
 def _hold(s: np.ndarray, top: int, a: int, b: int, band: float) -> tuple[int, int]:
@@ -345,16 +370,23 @@ def segment(k: Kinematics, cfg: RepsConfig | None = None, engaged: bool = False)
         end = _edge(s, c.lo_b, c.top, cfg.edge_frac)
         seg_a, seg_b = c.lo_a, c.lo_b
         band = max(cfg.hold_band_deg, cfg.hold_band_frac * rom)
-        hs, he = _hold(s, c.top, seg_a, seg_b, band)
+        peak = _sustained_top(s, c, max(2, round(cfg.spike_s * fs)))
+        hs, he = _hold(s, peak, seg_a, seg_b, band)
         lift = float(k.lift[c.top] - min(k.lift[c.lo_a], k.lift[c.lo_b]))
         # The top is the middle of the hold, not its highest frame: on a flat hold the highest
         # frame wanders with the tracker's noise (and with which frames were seen). The hold runs
         # between the times the hips cross into and out of the band, read between the frames on
         # either side, so a hold's length and middle do not hang on which frames were seen.
-        level = s[c.top] - band
+        level = s[peak] - band
         t_in = _crossing(t, s, hs - 1, hs, level) if hs > seg_a else float(t[hs])
         t_out = _crossing(t, s, he + 1, he, level) if he < seg_b else float(t[he])
         top = hs + int(np.argmin(np.abs(t[hs : he + 1] - (t_in + t_out) / 2)))
+        # The lift and the lowering in time the same way: from (to) where `_edge` found the
+        # hips edge_frac of the way up.
+        rise_at = s[c.lo_a] + cfg.edge_frac * (s[c.top] - s[c.lo_a])
+        fall_at = s[c.lo_b] + cfg.edge_frac * (s[c.top] - s[c.lo_b])
+        t_start = _crossing(t, s, start, start + 1, rise_at) if start < hs else float(t[start])
+        t_end = _crossing(t, s, end, end - 1, fall_at) if end > he else float(t[end])
         reps.append(
             Rep(
                 start=start,
@@ -372,6 +404,8 @@ def segment(k: Kinematics, cfg: RepsConfig | None = None, engaged: bool = False)
                 reason=c.partial,
                 margin=float(min(margin, 1.0)),
                 weakest=weakest,
+                ascent_s=max(0.0, t_in - t_start),
+                descent_s=max(0.0, t_end - t_out),
             )
         )
     return mark_short(reps, cfg)
@@ -397,7 +431,9 @@ def bridged(k: Kinematics, cfg: RepsConfig) -> Kinematics:
 def tempo(rep: Rep, t: np.ndarray) -> tuple[float, float]:
     """(ascent_s, descent_s): the lift up to the hold, the lowering from the hold to the end. The
     same quantities the controlled-descent rule judges and every output shows."""
-    return float(t[rep.hold_start] - t[rep.start]), float(t[rep.end] - t[rep.hold_end])
+    ascent = rep.ascent_s if np.isfinite(rep.ascent_s) else float(t[rep.hold_start] - t[rep.start])
+    descent = rep.descent_s if np.isfinite(rep.descent_s) else float(t[rep.end] - t[rep.hold_end])
+    return ascent, descent
 
 
 def mark_short(reps: list[Rep], cfg: RepsConfig) -> list[Rep]:

@@ -206,13 +206,18 @@ class Rule(ABC):
         noise of a threshold (another run could land on the other side), a profile angle read
         in an oblique view (foreshortened), or a rep the camera saw poorly."""
         medium, low = seen_reasons(ctx.k, ctx.rep)
-        near = self.near_threshold(result.value)
+        near = self.near(ctx, result.value)
         if near:
             medium.insert(0, near)
         if self.view in (ViewNeed.SIDE, ViewNeed.PROFILE) and not ctx.k.view.is_side:
             yaw = ctx.k.yaw_deg
             medium.append(f"oblique view (camera {yaw:.0f}° round from the front): the angle is foreshortened")
         return replace(result, confidence=Confidence.of(medium, low))
+
+    def near(self, ctx: RepContext, value: float | None) -> str:
+        """Why the verdict sits within the noise of where it would change ("" if it does not): the
+        ladder's thresholds; a rule whose verdict turns on something else too says so here."""
+        return self.near_threshold(value)
 
     def near_threshold(self, value: float | None) -> str:
         """"" unless `value` is within the measure's noise (NOISE by unit) of a ladder threshold."""

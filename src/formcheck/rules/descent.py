@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from formcheck.analysis.reps import tempo
 from formcheck.pose.track import L_HIP, R_HIP
-from formcheck.rules.base import CheckResult, RepContext, Rule, Verdict, came_down, went_up
+from formcheck.rules.base import NOISE, CheckResult, RepContext, Rule, Verdict, came_down, fmt_value, went_up
 
 CUE = "Lower your hips under control, at least as slowly as you lift them; don't drop."
 
@@ -44,12 +44,33 @@ class ControlledDescent(Rule):
         # Seconds: lowering faster than this is a drop.
         fail_below_s: float = field(default=0.3, metadata={"range": (0, 60), "at_most": "pass_min_s"})
 
+    def _ascent(self, ctx: RepContext) -> float:
+        return tempo(ctx.rep, ctx.k.t)[0] if went_up(ctx) else float("nan")
+
+    def near(self, ctx: RepContext, value: float | None) -> str:
+        """Within the timing noise of a drop, or of the pass line: the lower of `pass_min_s` and
+        `min_ratio` × the lift (the lift's own timing noise counted too)."""
+        if value is None or not math.isfinite(value):
+            return ""
+        p, noise = self.params, NOISE["s"]
+        ascent = self._ascent(ctx)
+        limits = [(p.fail_below_s, noise, f"a drop, {fmt_value(p.fail_below_s, 's')}")]
+        if math.isfinite(ascent) and p.min_ratio * ascent < p.pass_min_s:
+            spread = noise * math.hypot(1.0, p.min_ratio)
+            limits.append((p.min_ratio * ascent, spread, f"{p.min_ratio:g} × the lift ({fmt_value(ascent, 's')})"))
+        else:
+            limits.append((p.pass_min_s, noise, f"the threshold {fmt_value(p.pass_min_s, 's')}"))
+        for at, spread, what in limits:
+            if abs(value - at) < spread:
+                return f"{fmt_value(value, 's')} is within {fmt_value(spread, 's')} of {what}"
+        return ""
+
     def measure(self, ctx: RepContext) -> CheckResult:
         p, rep, t = self.params, ctx.rep, ctx.k.t
         if not came_down(ctx):
             return self.not_visible("the clip ends before the descent")
-        ascent, descent = tempo(rep, t)
-        ascent = ascent if went_up(ctx) else float("nan")
+        descent = tempo(rep, t)[1]
+        ascent = self._ascent(ctx)
         as_slow = math.isfinite(ascent) and descent >= p.min_ratio * ascent
         if descent < p.fail_below_s:
             verdict = Verdict.FAIL
