@@ -182,6 +182,25 @@ def test_a_one_frame_spike_beside_a_long_hold_is_not_the_top():
     assert spiked[0].top_s == pytest.approx(clean[0].top_s, abs=0.15)
 
 
+@pytest.mark.parametrize(("dip_deg", "dip_s", "whole"), [(7.0, 0.15, True), (7.0, 0.6, False), (15.0, 0.15, False)],
+                         ids=["wobble", "long-dip", "deep-dip"])
+def test_a_brief_shallow_dip_in_a_long_hold_does_not_end_it(dip_deg, dip_s, whole):
+    """A 2.4 s hold (band 5°) with a dip of 7° for 0.15 s in its middle is one pause a coach would
+    time whole (the hold ended at the dip before, 1.2 s of 2.4); a dip held 0.6 s, or one of 15°
+    (another band deeper), ends it, and the hold is the longer side."""
+    t = np.arange(0, 7, 1 / 30)
+    up = np.clip((t - 0.5) / 0.8, 0, 1)
+    down = np.clip((t - 3.7) / 0.8, 0, 1)
+    s = 110.0 + 68.0 * (up - down)  # held at 178° from 1.3 s to 3.7 s
+    mid = np.abs(t - 2.5) <= dip_s / 2
+    s[mid] -= dip_deg
+    (rep,) = full(segment(kinematics(t, s)))
+    if whole:
+        assert rep.hold_s == pytest.approx(2.5, abs=0.1)  # 2.4 s flat, and the 5° band on either ramp
+    else:
+        assert rep.hold_s < 1.3
+
+
 @pytest.mark.parametrize("fps", [30.0, 10.0, 7.0])
 def test_lift_and_lowering_are_read_in_time_whichever_frames_were_seen(fps):
     """The ascent and descent run between the times the hips cross 20 % of the way up and the

@@ -85,6 +85,9 @@ class RepsConfig:
     # The hold is measured from the highest level the hips kept this long (at least 2 frames):
     # a shorter spike above it is the tracker, not the top (reps._sustained_top).
     spike_s: float = field(default=0.1, metadata={"range": (0, 5)})
+    # A dip out of the hold's band (no deeper than another band) seen on frames lasting no longer
+    # than this before the hips are back in it is a wobble in the hold, not its end (reps._hold).
+    hold_gap_s: float = field(default=0.3, metadata={"range": (0, 5)})
 
 
 @dataclass(frozen=True)
@@ -229,15 +232,32 @@ def _sustained_top(s: np.ndarray, c: _Cycle, width: int) -> int:
     return a + lo + int(np.argmax(seg[lo:hi]))
 
 
-def _hold(s: np.ndarray, top: int, a: int, b: int, band: float) -> tuple[int, int]:
-    level = s[top] - band
-    i = top
-    while i > a and s[i - 1] >= level:
-        i -= 1
-    j = top
-    while j < b and s[j + 1] >= level:
-        j += 1
-    return i, j
+def _hold(s: np.ndarray, top: int, a: int, b: int, band: float, gap_frames: float, back: int) -> tuple[int, int]:
+    """The first and last frames of the hold around `top`: within `band` of it, across any dip
+    out of the band no deeper than another band and seen on at most `gap_frames` frames before
+    the hips are back in it for `back` frames (a one-frame spike is no return). A wobble in a
+    long hold, or a frame the tracker put low, does not end the pause a coach would time.
+    Frames, not seconds: where frames were lost in a dip, hips found back in the band are a
+    hold that was not seen, as `bridged` has it."""
+    level, floor = s[top] - band, s[top] - 2 * band
+
+    def walk(i: int, step: int, stop: int) -> int:
+        while i != stop:
+            j = i + step
+            if s[j] >= level:
+                i = j
+                continue
+            while j != stop and floor <= s[j] < level:  # a dip out of the band: where does it end?
+                j += step
+            # back in the band for `back` frames, or up to the cycle's end
+            stay = s[j : min(j + back, stop + 1)] if step > 0 else s[max(j - back + 1, stop) : j + 1]
+            returned = bool(np.all(stay >= level))
+            if not (returned and abs(j - i) - 1 <= gap_frames):
+                return i  # lowered, too deep, or not back in time: the hold ends at i
+            i = j
+        return i
+
+    return walk(top, -1, a), walk(top, 1, b)
 
 
 def _crossing(t: np.ndarray, s: np.ndarray, out: int, inside: int, level: float) -> float:
@@ -370,8 +390,9 @@ def segment(k: Kinematics, cfg: RepsConfig | None = None, engaged: bool = False)
         end = _edge(s, c.lo_b, c.top, cfg.edge_frac)
         seg_a, seg_b = c.lo_a, c.lo_b
         band = max(cfg.hold_band_deg, cfg.hold_band_frac * rom)
-        peak = _sustained_top(s, c, max(2, round(cfg.spike_s * fs)))
-        hs, he = _hold(s, peak, seg_a, seg_b, band)
+        sustained = max(2, round(cfg.spike_s * fs))
+        peak = _sustained_top(s, c, sustained)
+        hs, he = _hold(s, peak, seg_a, seg_b, band, cfg.hold_gap_s * fs, sustained)
         lift = float(k.lift[c.top] - min(k.lift[c.lo_a], k.lift[c.lo_b]))
         # The top is the middle of the hold, not its highest frame: on a flat hold the highest
         # frame wanders with the tracker's noise (and with which frames were seen). The hold runs
@@ -395,7 +416,7 @@ def segment(k: Kinematics, cfg: RepsConfig | None = None, engaged: bool = False)
                 hold_start=hs,
                 hold_end=he,
                 start_s=float(t[start]),
-                top_s=float(t[top]),
+                top_s=(t_in + t_out) / 2,  # the hold's middle in time; `top` is the frame nearest it
                 end_s=float(t[end]),
                 hold_s=t_out - t_in,
                 rom_deg=float(rom),
