@@ -109,6 +109,30 @@ def test_a_lowering_near_any_of_its_lines_is_medium(ascent_s, descent_s, verdict
     assert not words or words in c.confidence.reasons[0]
 
 
+@pytest.mark.parametrize(
+    ("rule", "kw", "yaw", "verdict", "level"),
+    [("vertical_shins", {"knee": (90.0, 130.0), "shin": (0.0, -25.0)}, 62.0, Verdict.FAIL, Level.MEDIUM),
+     ("vertical_shins", {"knee": (90.0, 130.0), "shin": (0.0, -25.0)}, 55.0, Verdict.FAIL, Level.LOW),
+     ("vertical_shins", {"knee": (90.0, 130.0), "shin": (0.0, -25.0)}, 48.0, Verdict.NOT_VISIBLE, None),
+     ("knees_out", {"knee_width": 0.3}, 45.0, Verdict.FAIL, Level.HIGH),
+     ("knees_out", {"knee_width": 0.3}, 56.0, Verdict.FAIL, Level.LOW),  # 6° past 50°
+     ("knees_out", {"knee_width": 0.3}, 62.0, Verdict.NOT_VISIBLE, None)],
+    ids=["shins-oblique", "shins-edge", "shins-past", "knees-oblique", "knees-edge", "knees-past"],
+)
+def test_a_view_just_past_a_rules_limit_is_judged_at_low_confidence(rule, kw, yaw, verdict, level):
+    """The camera's angle moves by 5-15° between two runs of a clip (a mirror read one set at 57°
+    and at 71°): a checkpoint that needs a profile (or front) view is judged up to 10° past its limit,
+    at low confidence with the reason, so it does not vanish and reappear between runs; beyond
+    that it is not visible. (The side-view arch rule is not banded: tests/test_rules.py
+    "arch-oblique", 8° short of its 78°, stays not visible.)"""
+    view = View.SIDE_LEFT if yaw >= 78.0 else (View.OBLIQUE if yaw > 30.0 else View.FRONT)
+    c = _check(rule, view=view, yaw=yaw, **kw)
+    assert c.verdict == verdict, c.detail
+    if level is not None:
+        assert c.confidence.level == level, c.confidence.reasons
+        assert (level == Level.LOW) == any("just" in r and "this checkpoint needs" in r for r in c.confidence.reasons)
+
+
 def test_a_profile_angle_in_an_oblique_view_says_so():
     side = _check("vertical_shins", tops=(180.0,), knee=(90.0, 130.0), shin=(0.0, -25.0))
     oblique = _check("vertical_shins", tops=(180.0,), knee=(90.0, 130.0), shin=(0.0, -25.0),

@@ -26,8 +26,9 @@ _SIDES = {+1: LEFT, -1: RIGHT}  # the sign of z, and the side's landmarks in PAR
 
 
 def filmed(yaw_deg: Callable[[float], float], n_reps: int = 3, period_s: float = 3.0, fps: float = 30.0,
-           seed: int = 0) -> PoseTrack:
-    """n_reps thrusts; `yaw_deg(u)` is the camera's angle from the side at u in [0, 1] of the clip."""
+           seed: int = 0, pitch_deg: float = 0.0) -> PoseTrack:
+    """n_reps thrusts; `yaw_deg(u)` is the camera's angle from the side at u in [0, 1] of the clip;
+    `pitch_deg` tilts the camera down at the lifter (0 = level)."""
     rng = np.random.default_rng(seed)
     t = np.arange(0, n_reps * period_s + 1.0, 1 / fps)
     x = np.clip(t - 0.5, 0, n_reps * period_s)
@@ -40,6 +41,9 @@ def filmed(yaw_deg: Callable[[float], float], n_reps: int = 3, period_s: float =
     th = np.radians([yaw_deg(u) for u in t / t[-1]])[:, None]
     bx, by, bz = body[..., 0], body[..., 1], body[..., 2]
     cam = np.stack([bx * np.cos(th) + bz * np.sin(th), by, -bx * np.sin(th) + bz * np.cos(th)], axis=-1)
+    p = np.radians(pitch_deg)
+    cy, cz = cam[..., 1].copy(), cam[..., 2].copy()
+    cam[..., 1], cam[..., 2] = cy * np.cos(p) - cz * np.sin(p), cy * np.sin(p) + cz * np.cos(p)
     cam += rng.normal(0, 0.003, cam.shape)
     image = np.stack([640 + 500 * (cam[..., 0] - 0.5), 500 - 500 * cam[..., 1], 500 * cam[..., 2]], axis=-1)
     hip_c = cam[:, [L_HIP, R_HIP]].mean(axis=1, keepdims=True)
@@ -79,3 +83,14 @@ def test_reps_filmed_from_the_feet_in_a_side_set_still_count(schedule):
 
 def test_a_camera_walking_from_the_feet_to_the_side_counts_every_rep():
     assert len(analyze_track(filmed(lambda u: 90.0 * (1 - u))).full_reps) == 3
+
+
+@pytest.mark.parametrize("yaw", [0.0, 45.0, 60.0])
+@pytest.mark.parametrize("pitch", [20.0, 40.0, 60.0])
+def test_a_camera_that_looks_down_keeps_the_count(yaw, pitch):
+    """A phone held above the lifter, tilted down, from the side or obliquely: every rep counts
+    and the set stays a thrust or a bridge (the bench/floor name itself turns with the camera:
+    docs/reps.md, "a camera that looks down")."""
+    a = analyze_track(filmed(lambda u: yaw, pitch_deg=pitch))
+    assert len(a.full_reps) == 3
+    assert a.exercise.value in ("hip_thrust", "glute_bridge")

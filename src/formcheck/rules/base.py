@@ -18,7 +18,7 @@ import numpy as np
 
 from formcheck.analysis.confidence import Confidence, Level, seen_reasons
 from formcheck.analysis.exercise import Exercise
-from formcheck.analysis.kinematics import Kinematics, View
+from formcheck.analysis.kinematics import PROFILE_MIN_YAW_DEG, Kinematics, View
 from formcheck.analysis.reps import Rep
 
 # The five seed texts the rules cite (../shared/seeds/), by short name.
@@ -209,6 +209,9 @@ class Rule(ABC):
         near = self.near(ctx, result.value)
         if near:
             medium.insert(0, near)
+        edge = self.view_edge(ctx.k)
+        if edge:
+            low.insert(0, edge)
         if self.view in (ViewNeed.SIDE, ViewNeed.PROFILE) and not ctx.k.view.is_side:
             yaw = ctx.k.yaw_deg
             medium.append(f"oblique view (camera {yaw:.0f}° round from the front): the angle is foreshortened")
@@ -236,14 +239,34 @@ class Rule(ABC):
         """Judge a rep the camera view can show."""
 
     def view_problem(self, k: Kinematics) -> str:
-        """Why this camera view cannot show the checkpoint; "" if it can."""
+        """Why this camera view cannot show the checkpoint; "" if it can. A profile or front
+        view within VIEW_BAND_DEG past the rule's limit is judged, at low confidence
+        (`view_edge`): the camera's angle is read to within ~10° from run to run, and a
+        checkpoint that appeared in one run and vanished in the next at the limit was a knife
+        edge. A side view is not banded: off it the hip angle is read in 3-D, unsigned, and
+        cannot show the hips past straight at all."""
         if self.view == ViewNeed.SIDE:
             return "" if k.view.is_side else f"needs a side view ({self.view_why})"
         if self.view == ViewNeed.PROFILE:
-            return needs_profile(k)
+            return needs_profile(k, PROFILE_MIN_YAW_DEG - VIEW_BAND_DEG)
         if self.view == ViewNeed.FRONT:
-            return needs_front(k, self.params.max_yaw_deg, self.view_why or "a front or oblique view")
+            return needs_front(k, self.params.max_yaw_deg + VIEW_BAND_DEG, self.view_why or "a front or oblique view")
         return ""
+
+    def view_edge(self, k: Kinematics) -> str:
+        """Why a view the rule judges is at the edge of what it can show ("" if it is not): within
+        VIEW_BAND_DEG past its limit."""
+        yaw = k.yaw_deg
+        if not np.isfinite(yaw):
+            return ""
+        if self.view == ViewNeed.PROFILE and yaw < PROFILE_MIN_YAW_DEG:
+            limit, past = PROFILE_MIN_YAW_DEG, "short of"
+        elif self.view == ViewNeed.FRONT and yaw > self.params.max_yaw_deg:
+            limit, past = float(self.params.max_yaw_deg), "past"
+        else:
+            return ""
+        return (f"camera {yaw:.0f}° round from the front, just {past} the {limit:.0f}° this checkpoint needs: "
+                "the angle is foreshortened")
 
     def rep_view_problem(self, ctx: RepContext) -> str:
         """Why this rep cannot show a profile checkpoint in a side set whose camera moved: its
@@ -310,8 +333,11 @@ def describe_params(params: Any) -> str:
 
 # --- Helpers shared by the rules (added with the rule set; the interface above is unchanged).
 
-# An oblique view this close to side-on still shows profile angles within cos(30°) = 87 %.
-PROFILE_MIN_YAW_DEG = 60.0
+# An oblique view this close to side-on (kinematics.PROFILE_MIN_YAW_DEG, 60°) still shows
+# profile angles within cos(30°) = 87 %.
+# Up to this far past a rule's view limit it is still judged, at low confidence (Rule.view_edge):
+# the camera's angle moves by 5-15° between two runs of one clip (a mirror: 57° -> 71°).
+VIEW_BAND_DEG = 10.0
 # Knee widths need the camera within this of straight in front (or behind) ...
 FRONT_MAX_YAW_DEG = 50.0
 # ... and the hip line's tilt within this (beyond it, perspective tilts the line as the hips rise).
