@@ -11,6 +11,9 @@ that `bench/stability.py` runs in full (every clip x every perturbation, ~30+ mi
   seeds, 0.3 s bursts lost, every 2nd / 3rd frame at >= 10 Hz, mirror, half and double
   resolution) on a small representative subset (SUBSET), tracked two at a time.
 
+The whole matrix is gated by `bench/stability.py --check` (exit 1 on a changed exercise or a
+changed count of a clip whose count is judged; ~25 min cold on 2 cores, seconds once cached).
+
 Set FORMCHECK_STABILITY_CACHE=.cache/stability to reuse the harness's track cache (local runs);
 by default the tracks go to a temp folder, as in CI.
 """

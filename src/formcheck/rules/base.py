@@ -333,10 +333,10 @@ def describe_params(params: Any) -> str:
 
 # --- Helpers shared by the rules (added with the rule set; the interface above is unchanged).
 
-# An oblique view this close to side-on (kinematics.PROFILE_MIN_YAW_DEG, 60°) still shows
-# profile angles within cos(30°) = 87 %.
-# Up to this far past a rule's view limit it is still judged, at low confidence (Rule.view_edge):
-# the camera's angle moves by 5-15° between two runs of one clip (a mirror: 57° -> 71°).
+# A rule's view limit (kinematics.PROFILE_MIN_YAW_DEG 60° for profile angles: within cos 30° =
+# 87 %; FRONT_MAX_YAW_DEG below for left-right ones) is kept with a band: up to this far past it
+# the rule is still judged, at low confidence (Rule.view_edge), since the camera's angle moves by
+# 5-15° between two runs of one clip (a mirror: 57° -> 71°).
 VIEW_BAND_DEG = 10.0
 # Knee widths need the camera within this of straight in front (or behind) ...
 FRONT_MAX_YAW_DEG = 50.0
