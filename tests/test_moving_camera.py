@@ -26,9 +26,10 @@ _SIDES = {+1: LEFT, -1: RIGHT}  # the sign of z, and the side's landmarks in PAR
 
 
 def filmed(yaw_deg: Callable[[float], float], n_reps: int = 3, period_s: float = 3.0, fps: float = 30.0,
-           seed: int = 0, pitch_deg: float = 0.0) -> PoseTrack:
+           seed: int = 0, pitch_deg: float = 0.0, free_leg: bool = False) -> PoseTrack:
     """n_reps thrusts; `yaw_deg(u)` is the camera's angle from the side at u in [0, 1] of the clip;
-    `pitch_deg` tilts the camera down at the lifter (0 = level)."""
+    `pitch_deg` tilts the camera down at the lifter (0 = level); `free_leg`: single-leg, the right
+    leg (the one nearer the camera at yaw 0) held straight out along the thigh."""
     rng = np.random.default_rng(seed)
     t = np.arange(0, n_reps * period_s + 1.0, 1 / fps)
     x = np.clip(t - 0.5, 0, n_reps * period_s)
@@ -38,6 +39,12 @@ def filmed(yaw_deg: Callable[[float], float], n_reps: int = 3, period_s: float =
         for part, (px, py, pz) in _POINTS.items():
             body[:, marks[PART[part]]] = (px, py, sign * pz)
         body[:, marks[PART["hip"]]] = np.column_stack([np.full(len(t), 0.5), hip_y, np.full(len(t), sign * 0.15)])
+    if free_leg:
+        hip = body[:, RIGHT[PART["hip"]]]
+        thigh = np.array([0.95, 0.45, -0.12]) - hip
+        thigh /= np.linalg.norm(thigh, axis=1, keepdims=True)
+        for part, reach in (("knee", 0.45), ("ankle", 0.9), ("heel", 0.9), ("toe", 1.0)):
+            body[:, RIGHT[PART[part]]] = hip + reach * thigh
     th = np.radians([yaw_deg(u) for u in t / t[-1]])[:, None]
     bx, by, bz = body[..., 0], body[..., 1], body[..., 2]
     cam = np.stack([bx * np.cos(th) + bz * np.sin(th), by, -bx * np.sin(th) + bz * np.cos(th)], axis=-1)
@@ -94,3 +101,14 @@ def test_a_camera_that_looks_down_keeps_the_count(yaw, pitch):
     a = analyze_track(filmed(lambda u: yaw, pitch_deg=pitch))
     assert len(a.full_reps) == 3
     assert a.exercise.value in ("hip_thrust", "glute_bridge")
+
+
+@pytest.mark.parametrize("yaw", [0.0, 30.0])
+def test_a_single_leg_set_filmed_from_the_free_legs_side_counts(yaw):
+    """Filmed from the side of the raised leg, the near knee is straight at every top: the knee
+    gate ("the knees stay bent") reads the planted leg's knee, so the set is not thrown out as a
+    straight-legged exercise (it came out `none`, 0 reps); from the other side it always counted."""
+    for free in (False, True):
+        a = analyze_track(filmed(lambda u: yaw, free_leg=free))
+        assert len(a.full_reps) == 3, free
+        assert a.exercise.value == ("single_leg_hip_thrust" if free else "hip_thrust")

@@ -83,7 +83,7 @@ class Kinematics:
     torso: np.ndarray
     neck: np.ndarray
     lift: np.ndarray
-    incline: np.ndarray  # ankle->shoulder line from horizontal (3-D): lying ~0-40, standing ~70-90
+    incline: np.ndarray  # planted ankle->shoulder line from horizontal (3-D): lying ~0-40, standing ~70-90
     knee_width: np.ndarray  # knee gap / ankle gap (front views): < 1 = knees caving in
     hip_tilt: np.ndarray  # left-right hip line from horizontal, image (front views)
     feet_gap: np.ndarray  # height difference of the two ankles, body-scale units (single-leg)
@@ -94,6 +94,11 @@ class Kinematics:
     feet_in_view: np.ndarray | None = None  # (N,) bool: ankle, heel and toe inside the frame
     head_in_view: np.ndarray | None = None  # (N,) bool: ears and nose inside the frame
     near_foot_up: np.ndarray | None = None  # near ankle above the lower ankle, torso lengths (single-leg)
+    # The knee of the planted leg: `knee`, except in a side view's frames where the near foot is
+    # the free one (near_foot_up > FREE_LEG_MIN_RISE), where the far knee, read the same way (a
+    # single-leg bridge filmed from its free leg's side: the near knee is straight, the planted
+    # one bent). None (a Kinematics built by hand) = as `knee`.
+    knee_planted: np.ndarray | None = None
     # Hips above the shoulders, torso lengths (image): rises in a thrust or bridge (shoulders
     # stay on the bench or floor), falls in a back extension, squat or sit-up.
     hip_over_shoulder: np.ndarray | None = None
@@ -193,6 +198,8 @@ def profile_frames(track: PoseTrack) -> np.ndarray | None:
 # Points are body parts of the side nearest the camera ("hip" = LEFT[1] or RIGHT[1]) or fixed
 # landmarks (ints); a group of points is their mean.
 PART = {"shoulder": 0, "hip": 1, "knee": 2, "ankle": 3, "heel": 4, "toe": 5, "ear": 6}  # index in LEFT/RIGHT
+# In a single-leg set, a near ankle this far (torso lengths) above the other is the free leg.
+FREE_LEG_MIN_RISE = 0.3
 Points = tuple[str | int, ...]
 
 
@@ -322,11 +329,20 @@ def compute(track: PoseTrack) -> Kinematics:
 
     profile = profile_frames(track) if view.is_side else None
     joints = {name: joint_angle(track, view, near, spec, profile) for name, spec in JOINT_ANGLES.items()}
+    raised = heights(track, near, body)
+    knee_planted = joints["knee"]  # always a series (live mode stores every field per frame)
+    if view.is_side:
+        far = LEFT if near == RIGHT else RIGHT
+        far_knee = joint_angle(track, view, far, JOINT_ANGLES["knee"], profile)
+        with np.errstate(invalid="ignore"):
+            knee_planted = np.where(raised["near_foot_up"] > FREE_LEG_MIN_RISE, far_knee, joints["knee"])
     segments = {name: segment_angle(im, near, spec, toes_dir) for name, spec in SEGMENT_ANGLES.items()}
 
     mid_sh = (w[:, L_SHOULDER] + w[:, R_SHOULDER]) / 2
-    mid_an = (w[:, L_ANKLE] + w[:, R_ANKLE]) / 2
-    d = mid_an - mid_sh
+    # To the planted (lower) ankle, as the support line does: a free leg held up would lift the
+    # two ankles' midpoint and flatten a single-leg thrust's incline into a bridge's.
+    left_lower = (im[:, L_ANKLE, 1] >= im[:, R_ANKLE, 1])[:, None]
+    d = np.where(left_lower, w[:, L_ANKLE], w[:, R_ANKLE]) - mid_sh
     incline = np.degrees(np.arctan2(d[:, 1], np.hypot(d[:, 0], d[:, 2])))
 
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -349,7 +365,8 @@ def compute(track: PoseTrack) -> Kinematics:
         heel_height=heel_height,
         feet_in_view=in_frame(track, feet),
         head_in_view=in_frame(track, (NOSE, L_EAR, R_EAR)),
-        **heights(track, near, body),
+        **raised,
+        knee_planted=knee_planted,
         profile=profile,
     )
 

@@ -316,7 +316,7 @@ def evidence(k: Kinematics, c: _Cycle) -> Evidence:
         hip_rise=_med(k.hip_over_shoulder, top) - _med(k.hip_over_shoulder, bottom),
         hip_line=_med(k.hip_over_supports, top) - _med(k.hip_over_supports, bottom),
         incline=_med(k.incline, every),
-        knee_top=_med(k.knee, top),
+        knee_top=_med(k.knee if k.knee_planted is None else k.knee_planted, top),
         hip_top=_med(s, top),
         rom=float(s[c.top] - s[lo]),
     )

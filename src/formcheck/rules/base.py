@@ -18,7 +18,7 @@ import numpy as np
 
 from formcheck.analysis.confidence import Confidence, Level, seen_reasons
 from formcheck.analysis.exercise import Exercise
-from formcheck.analysis.kinematics import PROFILE_MIN_YAW_DEG, Kinematics, View
+from formcheck.analysis.kinematics import FREE_LEG_MIN_RISE, PROFILE_MIN_YAW_DEG, Kinematics, View
 from formcheck.analysis.reps import Rep
 
 # The five seed texts the rules cite (../shared/seeds/), by short name.
@@ -455,8 +455,6 @@ def bottom_in_view(ctx: RepContext, mask: np.ndarray | None, part: str) -> tuple
     return bottom, ""
 
 
-# In a single-leg set, a near ankle this far (torso lengths) above the other is the free leg.
-FREE_LEG_MIN_RISE = 0.3
 
 
 def single_leg(ex: Exercise) -> bool:
