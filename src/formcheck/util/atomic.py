@@ -64,33 +64,40 @@ def atomic_path(
     dest = Path(dest)
     stage = _STAGE.get()
     folder = dest.parent
+    name = ""
+    # One `finally` from the moment the temp file exists: a worker told to stop (SIGTERM raises
+    # SystemExit at the next call, engines._exit_on_term) between creating it and writing it
+    # left it behind (a Ctrl-C'd batch, once in many runs).
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        where = _temp_folder(folder, temp_dir or (stage.temp_dir if stage else None))
-        prefix = "." + dest.stem.encode("utf-8", "surrogateescape")[:_MAX_STEM_BYTES].decode("utf-8", "ignore") + "."
-        ext = suffix or dest.suffix
-        if not ext or len(ext.encode("utf-8", "surrogateescape")) > _MAX_SUFFIX_BYTES:
-            ext = ".tmp"  # a long "extension" is part of a name, not a format (so the temp name fits)
-        fd, name = tempfile.mkstemp(prefix=prefix, suffix=ext, dir=where)
-        os.close(fd)
-    except OSError as exc:
-        raise OutputError(f"cannot write {dest}: {exc.strerror or exc}") from exc
-    tmp = Path(name)
-    try:
-        yield tmp
-        # mkstemp makes the file private (0600); give it the usual permissions a new file gets.
-        os.chmod(tmp, 0o666 & ~_umask())
-        if stage is not None and stage.before_replace is not None:
-            token = _STAGE.set(None)  # what the stage writes itself (its own records) is not staged
-            try:
-                stage.before_replace(tmp, dest)
-            finally:
-                _STAGE.reset(token)
-        os.replace(tmp, dest)
-    except OSError as exc:
-        raise OutputError(f"cannot write {dest}: {exc.strerror or exc}") from exc
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            where = _temp_folder(folder, temp_dir or (stage.temp_dir if stage else None))
+            stem = dest.stem.encode("utf-8", "surrogateescape")[:_MAX_STEM_BYTES].decode("utf-8", "ignore")
+            prefix = "." + stem + "."
+            ext = suffix or dest.suffix
+            if not ext or len(ext.encode("utf-8", "surrogateescape")) > _MAX_SUFFIX_BYTES:
+                ext = ".tmp"  # a long "extension" is part of a name, not a format (so the temp name fits)
+            fd, name = tempfile.mkstemp(prefix=prefix, suffix=ext, dir=where)
+            os.close(fd)
+        except OSError as exc:
+            raise OutputError(f"cannot write {dest}: {exc.strerror or exc}") from exc
+        tmp = Path(name)
+        try:
+            yield tmp
+            # mkstemp makes the file private (0600); give it the usual permissions a new file gets.
+            os.chmod(tmp, 0o666 & ~_umask())
+            if stage is not None and stage.before_replace is not None:
+                token = _STAGE.set(None)  # what the stage writes itself (its own records) is not staged
+                try:
+                    stage.before_replace(tmp, dest)
+                finally:
+                    _STAGE.reset(token)
+            os.replace(tmp, dest)
+        except OSError as exc:
+            raise OutputError(f"cannot write {dest}: {exc.strerror or exc}") from exc
     finally:
-        tmp.unlink(missing_ok=True)
+        if name:
+            Path(name).unlink(missing_ok=True)
 
 
 def _temp_folder(folder: Path, temp_dir: Path | None) -> Path:
