@@ -341,8 +341,7 @@ def compute(track: PoseTrack) -> Kinematics:
     mid_sh = (w[:, L_SHOULDER] + w[:, R_SHOULDER]) / 2
     # To the planted (lower) ankle, as the support line does: a free leg held up would lift the
     # two ankles' midpoint and flatten a single-leg thrust's incline into a bridge's.
-    left_lower = (im[:, L_ANKLE, 1] >= im[:, R_ANKLE, 1])[:, None]
-    d = np.where(left_lower, w[:, L_ANKLE], w[:, R_ANKLE]) - mid_sh
+    d = np.where(left_planted(im), w[:, L_ANKLE], w[:, R_ANKLE]) - mid_sh
     incline = np.degrees(np.arctan2(d[:, 1], np.hypot(d[:, 0], d[:, 2])))
 
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -371,13 +370,17 @@ def compute(track: PoseTrack) -> Kinematics:
     )
 
 
+def left_planted(im: np.ndarray) -> np.ndarray:
+    """(N, 1) bool: the left ankle is the lower one in the picture (the planted foot; y grows down)."""
+    return (im[:, L_ANKLE, 1] >= im[:, R_ANKLE, 1])[:, None]
+
+
 def _above_line(im: np.ndarray, body: np.ndarray) -> np.ndarray:
     """Signed distance of the mid-hip from the line mid-shoulder -> lower ankle, in body units;
     positive on the side facing up the picture."""
     sh = np.mean(im[:, [L_SHOULDER, R_SHOULDER]], axis=1) if len(im) else np.empty((0, 2))
     hip = np.mean(im[:, [L_HIP, R_HIP]], axis=1) if len(im) else np.empty((0, 2))
-    left_lower = (im[:, L_ANKLE, 1] >= im[:, R_ANKLE, 1])[:, None]
-    ankle = np.where(left_lower, im[:, L_ANKLE], im[:, R_ANKLE])
+    ankle = np.where(left_planted(im), im[:, L_ANKLE], im[:, R_ANKLE])
     d, rel = ankle - sh, hip - sh
     with np.errstate(invalid="ignore", divide="ignore"):
         dist = (d[:, 0] * rel[:, 1] - d[:, 1] * rel[:, 0]) / np.linalg.norm(d, axis=1)
