@@ -32,6 +32,7 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -341,7 +342,9 @@ def _stream(clip: Clip, info, frames: Iterable[Any], size: tuple[int, int] | Non
         picker = m.picker_for(dataclasses.replace(info, fps=fps or info.fps), v.model_hz)
         frames = pick(((f.index, f.t, f.image) for f in frames), picker, lambda image: image)
     with m.PoseEstimator(None, v.num_poses, v.min_detection_confidence, v.min_tracking_confidence) as est:
-        return m.track_frames(frames, info, est)
+        # as formcheck tracks a file's start (formcheck.pose.rewind), where this formcheck does
+        kw = {"rewind": True} if "rewind" in inspect.signature(m.track_frames).parameters else {}
+        return m.track_frames(frames, info, est, **kw)
 
 
 def _frames(clip: Clip, max_side: int | None) -> Iterator[Any]:

@@ -179,6 +179,24 @@ def test_a_tracker_glitch_over_the_top_keeps_the_rep(stability):
     assert (pert.exercise, pert.n_full) == (base.exercise, base.n_full) == ("hip_thrust", 1)
 
 
+@pytest.mark.video
+@pytest.mark.skipif(GLITCH_CLIP not in LABELS, reason=f"{GLITCH_CLIP} is not among the dev clips")
+def test_a_tracker_that_starts_lost_is_rewound_and_the_rep_kept(stability):
+    """As a 7 fps GIF the same thrust's tracker loses the lifter or follows a wrong pose for its
+    first 1.5 s, and the rise of the one rep went unseen (0 reps): the start is tracked again
+    backwards from where the tracker settled (formcheck.pose.rewind). 46 model frames."""
+    track, base = stability.baseline(GLITCH_CLIP)
+    clip = stability.clip(GLITCH_CLIP)
+    with open(stability.cache / f"{clip.stem}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = perturb.make_track(clip, "gif7", stability.cache)
+    assert result.status != "error", result.detail
+    low = perturb.load_track(clip, "gif7", stability.cache, baseline=track)
+    assert low.detected[low.t < 1.5].mean() > 0.9  # the lifter found from the start
+    pert = perturb.analyze(low)
+    assert (pert.exercise, pert.n_full) == (base.exercise, base.n_full) == ("hip_thrust", 1)
+
+
 def test_compare_matches_tops_one_to_one_within_the_tolerance():
     """The comparison itself (no video): 0.1 s either way is the same top, one partner each."""
     base = perturb.Summary("glute_bridge", 2, (1.0, 3.0), ({"a": "pass"}, {"a": "pass"}), ((0.5, 1.5), (2.5, 3.5)))

@@ -89,7 +89,7 @@ def track_video(
                     progress(done, info.frame_count)
 
             frames = iter_sampled(path, picker_for(info, v.model_hz), v.max_side, prefetch=4)
-            track = track_frames(frames, info, est, tick)
+            track = track_frames(frames, info, est, tick, rewind=True)
     if len(track) == 0:
         raise NotAVideo(f"{path}: no video frame could be decoded (damaged or truncated file)")
     if progress is not None:  # done: every frame decoded, whatever the container announced

@@ -177,7 +177,7 @@ def _track_chunk(p: Path, info: VideoInfo, chunk: Chunk, v: VideoConfig, model: 
             yield f
 
     try:
-        part.track = track_frames(owned(), info, est)
+        part.track = track_frames(owned(), info, est, rewind=chunk.start_s <= 0)
     finally:
         part.clean, part.size = source.clean, source.size
         if math.isinf(chunk.end_s) or not part.clean:  # the last chunk, or one no stitch can use

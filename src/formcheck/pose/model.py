@@ -23,6 +23,7 @@ from formcheck.errors import ModelError
 from formcheck.inputs.frames import Frame, Skipped
 from formcheck.inputs.sampling import FramePicker, stride_for
 from formcheck.inputs.video import VideoInfo
+from formcheck.pose.rewind import StartRewinder
 from formcheck.pose.track import L_HIP, L_SHOULDER, N_LANDMARKS, R_HIP, R_SHOULDER, PoseTrack, empty_arrays
 
 MODEL_NAME = "pose_landmarker_full.task"
@@ -188,6 +189,10 @@ class PoseEstimator:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def fresh(self) -> PoseEstimator:
+        """Another estimator with the same model and settings, and no history (to be entered)."""
+        return PoseEstimator(self._model_path, self._num_poses, self._det, self._trk)
+
     def close(self) -> None:
         if self._landmarker is not None:
             self._landmarker.close()  # type: ignore[attr-defined]
@@ -234,23 +239,34 @@ def track_frames(
     info: VideoInfo,
     estimator: PoseEstimator,
     on_frame: Callable[[Frame | Skipped, PoseSample | None], None] | None = None,
+    rewind: bool = False,
 ) -> PoseTrack:
     """Run the estimator over a stream of frames; landmarks are scaled to the source size.
 
     A Skipped frame (formcheck.inputs.sampling) keeps its place in the track, unmodelled.
+    `rewind`: the stream is a file's start, and the frames before the tracker settles are tracked
+    again backwards where it did not settle at once (formcheck.pose.rewind).
     """
     ts: list[float] = []
     rows: list[PoseSample | None] = []
     seen: list[bool] = []
+    size = (info.width, info.height)
+    rewinder: StartRewinder[PoseSample] | None = StartRewinder() if rewind else None
     for frame in frames:
         sample = None
         if isinstance(frame, Frame):
-            sample = to_source(estimator.detect(frame.image, frame.t), frame.image.shape, (info.width, info.height))
+            sample = to_source(estimator.detect(frame.image, frame.t), frame.image.shape, size)
         ts.append(frame.t)
         rows.append(sample)
         seen.append(isinstance(frame, Frame))
         if on_frame is not None:
             on_frame(frame, sample)
+        if rewinder is not None and isinstance(frame, Frame) and rewinder.offer(len(rows) - 1, frame, rows):
+            if rewinder.needed:
+                with estimator.fresh() as back:
+                    rewinder.rewind(rows, lambda image, t: to_source(back.detect(image, t), image.shape, size))
+            rewinder.finish()
+            rewinder = None
     return assemble_track(ts, rows, info, seen)
 
 
