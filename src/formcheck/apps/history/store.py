@@ -160,10 +160,17 @@ class Store:
     def _open(self) -> None:
         cx = self.cx
         try:
-            app_id = cx.execute("PRAGMA application_id").fetchone()[0]
-            version = cx.execute("PRAGMA user_version").fetchone()[0]
-            tables = cx.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-            ok = cx.execute("PRAGMA quick_check").fetchone()[0] if tables else "ok"
+            # One read transaction, so one snapshot: read statement by statement, another process
+            # creating the file could commit between them (no id yet, then its tables: "another
+            # program's database", once in many runs of two writers starting together).
+            cx.execute("BEGIN")
+            try:
+                app_id = cx.execute("PRAGMA application_id").fetchone()[0]
+                version = cx.execute("PRAGMA user_version").fetchone()[0]
+                tables = cx.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+                ok = cx.execute("PRAGMA quick_check").fetchone()[0] if tables else "ok"
+            finally:
+                cx.execute("ROLLBACK")
         except sqlite3.OperationalError as exc:
             if _is_busy(exc):
                 raise
