@@ -152,3 +152,10 @@ def test_distance_and_unsteadiness_are_in_torso_lengths() -> None:
     assert distance(body(100.0, torso=120.0), body(130.0, torso=120.0)) == pytest.approx(0.25)
     assert unsteadiness([good(0.0), good(0.1), None, good(0.3)]) == 1
     assert unsteadiness([good(0.0), body(200.0), good(0.2)]) == 2
+
+
+def test_holding_no_frames_turns_the_rewind_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rewind, "MAX_FRAMES", 0)
+    est = Scripted(lambda t: None if t < 0.3 else good(t))
+    track = track_frames(frames(30), INFO, est, rewind=True)  # type: ignore[arg-type]
+    assert est.fresh_made == 0 and not track.detected[:3].any() and track.detected[3:].all()

@@ -126,7 +126,7 @@ class StartRewinder(Generic[S]):
             self._steady_from = len(held)  # the steady run can only start after this frame
         elif prev is None or distance(prev, sample) > JUMP_TORSO:
             self._steady_from = len(held) - 1
-        while len(held) > MAX_FRAMES or frame.t - held[0].frame.t > MAX_S:
+        while held and (len(held) > MAX_FRAMES or frame.t - held[0].frame.t > MAX_S):
             held.popleft()
             self._steady_from = max(0, self._steady_from - 1)
         count = len(held) - self._steady_from
