@@ -69,14 +69,17 @@ DROP_SHARE = 0.3
 
 # The files whose change means the tracks must be made again, relative to the formcheck package:
 # the code that turns a file into frames and frames into landmarks (decoding, scaling, GIF frames,
-# the model, the chunked cut). Not the PoseTrack container and loader (pose/track.py), the file
-# sniffing or the config's validation: they are edited often and do not move a landmark (the
-# VideoConfig *values* are hashed below). The first four are the layout before the restructure,
-# the rest today's; those present count. To force new tracks, delete the cache folder.
+# the display matrix, the model, the start tracked again, the chunked cut). Not the PoseTrack
+# container and loader (pose/track.py), the file sniffing or the config's validation: they are
+# edited often and do not move a landmark (the VideoConfig *values* are hashed below). The first
+# four are the layout before the restructure, the rest today's; those present count.
+# tests/test_stability.py checks the list against what the tracker imports (pose/rewind.py and
+# inputs/bmff.py were missing until 2026-12-03). To force new tracks, delete the cache folder.
 TRACKER_FILES = (
     "pose.py", "video.py", "parallel.py", "pictures.py",
-    "pose/model.py", "pose/chunked.py",
+    "pose/model.py", "pose/chunked.py", "pose/rewind.py",
     "inputs/video.py", "inputs/frames.py", "inputs/chunk.py", "inputs/pictures.py", "inputs/sampling.py",
+    "inputs/bmff.py",
 )  # fmt: skip
 
 # The rate the model runs at in every track of this run ([video] model_hz; 0 = every frame):

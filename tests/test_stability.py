@@ -239,3 +239,36 @@ def test_the_harness_check_fails_on_a_changed_class_or_judged_count_only():
     assert got == ["a mirror: full reps 2 -> 1", "b half: exercise glute_bridge -> none"]
     off = perturb.Clip(Path("c.mp4"), {"class": "glute_bridge", "acceptable_reps": [3, 4]})
     assert stability.broken([off], {off.name: (base, "", [])}) == ["c: 2 full reps, labelled 3-4"]
+
+
+# Modules the tracker imports that cannot move a landmark, so editing them keeps the cached
+# tracks (bench/perturb.py, TRACKER_FILES): the track container, the settings' defaults (their
+# values are hashed), file sniffing.
+NOT_TRACKER = {"pose/track.py", "pose/settings.py", "inputs/sniff.py"}
+
+
+def test_the_track_cache_is_keyed_on_every_module_the_tracker_runs():
+    """A cached track must be made again when any code that turns a file into landmarks changes:
+    pose/rewind.py (the start tracked again backwards) was missing, so a change to it reused
+    tracks made without it. Walks the imports from the model and the chunked tracker."""
+    import ast
+
+    root = perturb.formcheck_dir()
+    seen: set[str] = set()
+    todo = ["pose/model.py", "pose/chunked.py"]
+    while todo:
+        rel = todo.pop()
+        if rel in seen:
+            continue
+        seen.add(rel)
+        for node in ast.walk(ast.parse((root / rel).read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("formcheck."):
+                parts = node.module.split(".")[1:]
+                names = [a.name for a in node.names]
+                candidates = [Path(*parts).with_suffix(".py")] + [Path(*parts, n).with_suffix(".py") for n in names]
+                for c in candidates:
+                    if c.parts[0] in ("pose", "inputs") and (root / c).is_file():
+                        todo.append(c.as_posix())
+    missing = sorted(seen - set(perturb.TRACKER_FILES) - NOT_TRACKER)
+    assert missing == [], f"add to bench/perturb.py TRACKER_FILES (or NOT_TRACKER here, with why): {missing}"
+    assert {"pose/rewind.py", "inputs/video.py", "inputs/frames.py"} <= seen
