@@ -250,25 +250,21 @@ NOT_TRACKER = {"pose/track.py", "pose/settings.py", "inputs/sniff.py"}
 def test_the_track_cache_is_keyed_on_every_module_the_tracker_runs():
     """A cached track must be made again when any code that turns a file into landmarks changes:
     pose/rewind.py (the start tracked again backwards) was missing, so a change to it reused
-    tracks made without it. Walks the imports from the model and the chunked tracker."""
-    import ast
+    tracks made without it. Follows the imports (test_layers' reader) from the model and the
+    chunked tracker, within the input and pose layers."""
+    from test_layers import all_imports
 
-    root = perturb.formcheck_dir()
+    graph: dict[str, set[str]] = {}
+    for imp in all_imports(perturb.formcheck_dir().parent):
+        graph.setdefault(imp.source, set()).add(imp.target)
     seen: set[str] = set()
-    todo = ["pose/model.py", "pose/chunked.py"]
+    todo = ["formcheck.pose.model", "formcheck.pose.chunked"]
     while todo:
-        rel = todo.pop()
-        if rel in seen:
-            continue
-        seen.add(rel)
-        for node in ast.walk(ast.parse((root / rel).read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("formcheck."):
-                parts = node.module.split(".")[1:]
-                names = [a.name for a in node.names]
-                candidates = [Path(*parts).with_suffix(".py")] + [Path(*parts, n).with_suffix(".py") for n in names]
-                for c in candidates:
-                    if c.parts[0] in ("pose", "inputs") and (root / c).is_file():
-                        todo.append(c.as_posix())
-    missing = sorted(seen - set(perturb.TRACKER_FILES) - NOT_TRACKER)
+        mod = todo.pop()
+        if mod not in seen and mod.split(".")[1:2] in (["pose"], ["inputs"]):
+            seen.add(mod)
+            todo += graph.get(mod, ())
+    files = {"/".join(m.split(".")[1:]) + ".py" for m in seen}
+    missing = sorted(files - set(perturb.TRACKER_FILES) - NOT_TRACKER)
     assert missing == [], f"add to bench/perturb.py TRACKER_FILES (or NOT_TRACKER here, with why): {missing}"
-    assert {"pose/rewind.py", "inputs/video.py", "inputs/frames.py"} <= seen
+    assert {"pose/rewind.py", "inputs/video.py", "inputs/frames.py"} <= files
